@@ -1,0 +1,186 @@
+"""The command line: the one place that turns a ``UserError`` into a message and exit code."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from bookgen import __version__
+from bookgen.errors import UserError
+from bookgen.manifest import TRADITIONAL_CONFIGS, Manifest, load_manifest
+from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, source_folders
+from bookgen.sources import SourceIndex
+
+MANIFEST_HELP = "The manifest of volumes (default: ./series.yaml)."
+SOURCES_HELP = "A folder of posts (.md or .html); repeat for several. Searched before BOOKGEN_SOURCES and the manifest's."
+
+
+def user_errors(command):
+    """Print a user error as one `file:line: message` line and exit with its code, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            click.echo(f"bookgen: {exc}" if exc.path is None else str(exc), err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("bookgen: interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def manifest_option(command):
+    return click.option(
+        "--manifest", "manifest_path", type=click.Path(path_type=Path), default=Path("series.yaml"),
+        show_default=True, help=MANIFEST_HELP,
+    )(command)  # fmt: skip
+
+
+def sources_option(command):
+    return click.option(
+        "--sources", "sources", multiple=True, type=click.Path(path_type=Path), metavar="DIR", help=SOURCES_HELP
+    )(command)
+
+
+def selected_volumes(manifest: Manifest, names: tuple[str, ...]):
+    return [manifest.volume(name) for name in names] if names else list(manifest.volumes.values())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bookgen")
+def main():
+    """Turn series of posts from 科学空间 (spaces.ac.cn) into ctexbook PDF books.
+
+    Volumes and their chapters are listed in series.yaml; posts are found by
+    archive id in the source folders (--sources, BOOKGEN_SOURCES, the manifest).
+    """
+
+
+@main.command("list")
+@manifest_option
+@sources_option
+@user_errors
+def list_volumes(manifest_path: Path, sources: tuple[Path, ...]):
+    """List the volumes, their chapters, and which posts are found."""
+    manifest = load_manifest(manifest_path)
+    options = BuildOptions(sources=tuple(p.resolve() for p in sources))
+    for volume in manifest.volumes.values():
+        index = SourceIndex.scan(source_folders(manifest, volume, options))
+        found = sum(1 for e in volume.chapters if index.find(e.id))
+        extra = f" [{volume.traditional}]" if volume.traditional else ""
+        click.echo(f"{volume.key}: {volume.title}{extra} — {found}/{len(volume.chapters)} posts found")
+        for number, entry in enumerate(volume.chapters, 1):
+            path = index.find(entry.id)
+            status = str(path) if path else "MISSING"
+            title = f" {entry.title}" if entry.title else ""
+            click.echo(f"  {number:>3}. {entry.id}{title}  {status}")
+
+
+def build_options(function):
+    options = [
+        click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
+                     help="Where volumes are built: OUT/<volume>/ (the .tex) and OUT/<volume>.pdf."),
+        click.option("--templates", "template_dirs", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
+                     help="A folder of templates overriding the built-in ones by file name (repeatable)."),
+        click.option("--traditional", type=click.Choice(TRADITIONAL_CONFIGS + ("none",)), default=None,
+                     help="Convert to Traditional Chinese with this OpenCC config (overrides the manifest; 'none' keeps Simplified)."),
+        sources_option,
+        manifest_option,
+    ]  # fmt: skip
+    for option in options:
+        function = option(function)
+    return function
+
+
+@main.command()
+@click.argument("volumes", nargs=-1)
+@build_options
+@click.option("--tex-only", is_flag=True, help="Write the .tex files and stop before running TeX.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print every repair and warning.")
+@user_errors
+def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, tex_only, quiet, verbose):
+    """Build VOLUMES (default: all) into OUT/<volume>.pdf.
+
+    A failed build keeps the last good PDF; a TeX error is reported at the post
+    and line it came from (exit 2).
+    """
+    manifest = load_manifest(manifest_path)
+    options = BuildOptions(
+        sources=tuple(p.resolve() for p in sources),
+        out_dir=out_dir,
+        template_dirs=tuple(p.resolve() for p in template_dirs),
+        traditional=traditional,
+        tex_only=tex_only,
+    )
+    say = (lambda *a, **k: None) if quiet else click.echo
+    # Prepare every volume first: bad input stops the run before build/ is touched.
+    prepared = []
+    for volume in selected_volumes(manifest, volumes):
+        start = time.perf_counter()
+        with click.progressbar(length=len(volume.chapters), label=f"{volume.key}: reading posts",
+                               file=None if not quiet else _Null()) as bar:  # fmt: skip
+            def progress(entries):
+                for entry in entries:
+                    yield entry
+                    bar.update(1)
+
+            prepared.append((prepare_volume(manifest, volume, options, progress), start))
+    for item, start in prepared:
+        def on_pass(number: int, rule: str, key=item.volume.key) -> None:
+            say(f"{key}: TeX pass {number} ({rule})")
+
+        result = build_volume(item, options, on_pass)
+        if verbose:
+            for diagnostic in result.reporter.items:
+                click.echo(str(diagnostic))
+        repairs = ", ".join(result.reporter.summary_lines()) or "none"
+        say(f"{result.key}: repairs: {repairs}  (full report: {result.volume_dir / 'report.txt'})")
+        seconds = time.perf_counter() - start
+        if result.pdf and result.log:
+            say(
+                f"{result.key}: wrote {result.pdf} — {result.log.pages} pages, "
+                f"{result.log.warnings} TeX warnings, {len(result.reporter.warnings)} normalizer warnings, {seconds:.1f}s"
+            )
+        else:
+            say(f"{result.key}: wrote {len(result.files_written)} changed .tex files in {result.volume_dir} ({seconds:.1f}s)")
+
+
+@main.command()
+@click.argument("volumes", nargs=-1)
+@build_options
+@click.option("--strict", is_flag=True, help="Exit 1 when anything was only warned about (dangling references, unknown commands).")
+@user_errors
+def check(volumes, out_dir, template_dirs, traditional, sources, manifest_path, strict):
+    """Run everything but TeX and print every repair and warning as `post.md:LINE: [pass] what changed`."""
+    manifest = load_manifest(manifest_path)
+    options = BuildOptions(
+        sources=tuple(p.resolve() for p in sources),
+        out_dir=out_dir,
+        template_dirs=tuple(p.resolve() for p in template_dirs),
+        traditional=traditional,
+    )
+    warned = 0
+    for volume in selected_volumes(manifest, volumes):
+        prepared = prepare_volume(manifest, volume, options)
+        click.echo(f"# {volume.key}")
+        click.echo(prepared.reporter.render(), nl=False)
+        warned += len(prepared.reporter.warnings)
+    if strict and warned:
+        click.echo(f"bookgen: {warned} warnings (--strict)", err=True)
+        sys.exit(1)
+
+
+class _Null:
+    def write(self, *_):
+        pass
+
+    def flush(self):
+        pass

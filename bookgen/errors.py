@@ -1,0 +1,44 @@
+"""Errors a user can fix (bad manifest, missing post, TeX error) versus bugs.
+
+A ``UserError`` carries a location and prints as ``file:line: message``; the CLI
+turns it into exit code 1 (or ``exit_code``) without a traceback.  Anything else
+that escapes is a bug in bookgen and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class UserError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return self.message
+        where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class ManifestError(UserError):
+    """series.yaml is malformed or refers to something that does not exist."""
+
+
+class SourceError(UserError):
+    """A post cannot be found or read."""
+
+
+class TexError(UserError):
+    """xelatex stopped on an error; the location is the post's source line."""
+
+    exit_code = 2
+
+
+class ToolMissing(UserError):
+    """An external program (xelatex, latexmk) is not installed."""

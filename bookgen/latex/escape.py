@@ -1,0 +1,49 @@
+"""Escaping prose, URLs and verbatim text for LaTeX."""
+
+from __future__ import annotations
+
+import re
+
+_PROSE = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "\u00a0": "~",
+}
+_PROSE_RE = re.compile("|".join(re.escape(c) for c in _PROSE))
+# Zero-width and bidi controls carry nothing a reader sees; fonts have no glyph for them.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ufe0e\ufe0f]")
+
+
+def escape_text(text: str) -> str:
+    text = _INVISIBLE.sub("", text)
+    return _PROSE_RE.sub(lambda m: _PROSE[m.group(0)], text)
+
+
+def escape_url(url: str) -> str:
+    r"""A URL for ``\url{}``/``\href{}`` inside another command's argument (hyperref wants ``\#``, ``\%``)."""
+    url = _INVISIBLE.sub("", url).replace(" ", "%20")
+    return re.sub(r"([#%{}\\])", r"\\\1", url)
+
+
+def escape_code(text: str) -> str:
+    r"""Inline code in ``\texttt``: escaped, and breakable after punctuation so long identifiers wrap."""
+    escaped = escape_text(text)
+    return re.sub(r"(?<=[/.,;=_-])(?=\S)", r"\\allowbreak{}", escaped) if len(text) > 20 else escaped
+
+
+def verbatim_safe(code: str) -> str:
+    r"""Code for a Verbatim environment: only a line that would end it needs care."""
+    code = _INVISIBLE.sub("", code).replace("\t", "    ")
+    return re.sub(r"^(\s*)\\end\{Verbatim\}", r"\1\\end {Verbatim}", code, flags=re.MULTILINE)
+
+
+def tex_comment(text: str) -> str:
+    return " ".join(text.split())

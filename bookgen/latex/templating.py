@@ -1,0 +1,48 @@
+"""Jinja2 with LaTeX-safe delimiters, and the user's templates before ours.
+
+``{#`` and ``{%`` are everyday TeX (``\\def\\x#1{#1}``), so the delimiters are
+``<< >>``, ``<% %>`` and ``<# #>`` as in Sphinx's LaTeX builder.  Templates load
+through a ChoiceLoader, Pelican-style: ``--templates DIR``, then ``templates/``
+next to the manifest, then the built-in set, so overriding one template is
+dropping one file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from bookgen.latex.escape import escape_text, escape_url
+
+
+def builtin_template_dir() -> Path:
+    # A wheel installs the repo's templates/ as bookgen/templates (see pyproject);
+    # a source checkout or editable install reads templates/ at the repo root.
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "templates", package.parent / "templates"):
+        if (candidate / "book.tex.j2").is_file():
+            return candidate
+    raise RuntimeError(f"bookgen's built-in templates are missing (looked in {package})")
+
+
+def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
+    loaders = [jinja2.FileSystemLoader(str(d)) for d in search_dirs if d.is_dir()]
+    loaders.append(jinja2.FileSystemLoader(str(builtin_template_dir())))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        block_start_string="<%",
+        block_end_string="%>",
+        variable_start_string="<<",
+        variable_end_string=">>",
+        comment_start_string="<#",
+        comment_end_string="#>",
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["tex"] = escape_text
+    env.filters["url"] = escape_url
+    return env

@@ -1,0 +1,191 @@
+"""Model → LaTeX body text: one small function per node type.
+
+The writer only renders; every repair happened in the transforms.  Each block
+is preceded by a ``%@ line N`` comment so a TeX error at a line of the .tex can
+be traced back to the line of the post (see ``compile.source_line_of``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bookgen import model as m
+from bookgen.latex.escape import escape_code, escape_text, escape_url, verbatim_safe
+
+LINE_MARK = "%@ line {}"
+SECTION_COMMANDS = {1: "section", 2: "section", 3: "subsection", 4: "subsubsection", 5: "paragraph", 6: "paragraph"}
+TOP_LEVEL_DISPLAYS = re.compile(
+    r"^\\begin\{(equation|align|gather|multline|eqnarray|flalign|alignat|displaymath)\*?\}"
+)
+
+
+def heading_label(post_id: int, anchor: str) -> str:
+    """The label of a heading, derived from its text so links with a #fragment can find it."""
+    digest = 0
+    for char in anchor:
+        digest = (digest * 131 + ord(char)) % 1_000_000_007
+    return f"sec:{post_id}:{digest}"
+
+
+class Writer:
+    def __init__(self, post: m.Post):
+        self.post = post
+        self.footnotes = dict(post.footnotes)
+
+    # ---- blocks
+    def blocks(self, blocks: tuple[m.Block, ...]) -> str:
+        return "\n\n".join(self.block(b) for b in blocks)
+
+    def block(self, block: m.Block) -> str:
+        render = getattr(self, "block_" + type(block).__name__.lower())
+        return f"{LINE_MARK.format(block.line)}\n{render(block)}"
+
+    def block_heading(self, block: m.Heading) -> str:
+        command = SECTION_COMMANDS.get(block.level, "paragraph")
+        title = self.inlines(block.children)
+        label = heading_label(self.post.id, block.anchor)
+        return f"\\{command}{{{title}}}\\label{{{label}}}"
+
+    def block_paragraph(self, block: m.Paragraph) -> str:
+        return self.inlines(block.children).strip()
+
+    def block_codeblock(self, block: m.CodeBlock) -> str:
+        code = verbatim_safe(block.text.rstrip("\n"))
+        return f"\\begin{{Verbatim}}\n{code}\n\\end{{Verbatim}}"
+
+    def block_listblock(self, block: m.ListBlock) -> str:
+        env = "enumerate" if block.ordered else "itemize"
+        start = f"[start={block.start}]" if block.ordered and block.start != 1 else ""
+        items = "\n".join("\\item " + self.blocks(item) if item else "\\item{}" for item in block.items)
+        return f"\\begin{{{env}}}{start}\n{items}\n\\end{{{env}}}"
+
+    def block_quote(self, block: m.Quote) -> str:
+        return f"\\begin{{quote}}\n{self.blocks(block.children)}\n\\end{{quote}}"
+
+    def block_rule(self, block: m.Rule) -> str:
+        return "\\bookgenrule"
+
+    def block_figure(self, block: m.Figure) -> str:
+        caption = self.inlines(block.caption).strip()
+        if block.local_file:
+            body = f"\\includegraphics[width=\\linewidth,height=0.45\\textheight,keepaspectratio]{{{block.local_file}}}"
+        else:
+            body = f"\\bookgenmissingimage{{{escape_url(self.absolute(block.src))}}}"
+        caption_line = f"\n\\caption{{{caption}}}" if caption else ""
+        return f"\\begin{{figure}}[htbp]\n\\centering\n{body}{caption_line}\n\\end{{figure}}"
+
+    def block_table(self, block: m.Table) -> str:
+        columns = max([len(block.header)] + [len(r) for r in block.rows])
+        widths = _column_shares(block, columns)
+        spec = "".join(
+            f">{{\\{_ALIGN[a]}\\arraybackslash}}p{{{w:.3f}\\bookgentablewidth}}"
+            for a, w in zip(_pad(list(block.aligns), columns, "l"), widths)
+        )
+        lines = [f"\\setlength{{\\bookgentablewidth}}{{\\dimexpr\\linewidth-{2 * columns}\\tabcolsep\\relax}}"]
+        lines.append(f"\\begin{{longtable}}{{{spec}}}")
+        lines.append("\\toprule")
+        if block.header:
+            lines.append(self.row(block.header, columns, bold=True))
+            lines.append("\\midrule\n\\endhead")
+        lines.extend(self.row(row, columns) for row in block.rows)
+        lines.append("\\bottomrule\n\\end{longtable}")
+        return "\n".join(lines)
+
+    def row(self, cells, columns: int, bold: bool = False) -> str:
+        rendered = [self.inlines(c).strip() for c in cells]
+        if bold:
+            rendered = [f"\\textbf{{{c}}}" if c else "" for c in rendered]
+        return " & ".join(_pad(rendered, columns, "")) + " \\\\"
+
+    # ---- inlines
+    def inlines(self, nodes) -> str:
+        return "".join(self.inline(n) for n in nodes)
+
+    def inline(self, node: m.Inline) -> str:
+        return getattr(self, "inline_" + type(node).__name__.lower())(node)
+
+    def inline_text(self, node: m.Text) -> str:
+        return escape_text(node.text)
+
+    def inline_emph(self, node: m.Emph) -> str:
+        return f"\\emph{{{self.inlines(node.children)}}}"
+
+    def inline_strong(self, node: m.Strong) -> str:
+        return f"\\textbf{{{self.inlines(node.children)}}}"
+
+    def inline_strike(self, node: m.Strike) -> str:
+        return f"\\sout{{{self.inlines(node.children)}}}"
+
+    def inline_code(self, node: m.Code) -> str:
+        return f"\\texttt{{{escape_code(node.text)}}}"
+
+    def inline_math(self, node: m.Math) -> str:
+        tex = node.tex.strip()
+        if not node.display:
+            return f"${tex}$"
+        if not TOP_LEVEL_DISPLAYS.match(tex):
+            tex = f"\\[{tex}\\]"
+        return f"\n{LINE_MARK.format(node.line)}\n{tex}\n"
+
+    def inline_link(self, node: m.Link) -> str:
+        url = self.absolute(node.url)
+        text = self.inlines(node.children)
+        if node.children == (m.Text(node.url),) or not text.strip():
+            return f"\\url{{{escape_url(url)}}}"
+        return f"{text}\\footnote{{\\url{{{escape_url(url)}}}}}"
+
+    def inline_chapterref(self, node: m.ChapterRef) -> str:
+        target = heading_label(node.post_id, node.anchor) if node.anchor else f"post:{node.post_id}"
+        kind = "\\bookgensecref" if node.anchor else "\\bookgenchapref"
+        return f"{self.inlines(node.children)}{kind}{{{target}}}"
+
+    def inline_footnoteref(self, node: m.FootnoteRef) -> str:
+        blocks = self.footnotes.get(node.label, ())
+        body = "\\par ".join(self.inlines(b.children).strip() for b in blocks if isinstance(b, m.Paragraph))
+        return f"\\footnote{{{body}}}"
+
+    def inline_linebreak(self, node: m.LineBreak) -> str:
+        return "\\\\\n"
+
+    def inline_rawtex(self, node: m.RawTex) -> str:
+        return node.tex
+
+    def absolute(self, url: str) -> str:
+        if url.startswith("/"):
+            return "https://spaces.ac.cn" + url
+        return url
+
+
+_ALIGN = {"l": "raggedright", "c": "centering", "r": "raggedleft"}
+
+
+def _pad(values: list, size: int, filler) -> list:
+    return list(values[:size]) + [filler] * (size - len(values))
+
+
+def _column_shares(block: m.Table, columns: int) -> list[float]:
+    """Column widths as shares of the line, by the longest text in each column (CJK counts double)."""
+    lengths = [4.0] * columns
+    for row in (block.header,) + block.rows:
+        for index, cell in enumerate(row[:columns]):
+            text = _cell_text(cell)
+            size = sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+            lengths[index] = max(lengths[index], min(size, 60))
+    total = sum(lengths)
+    return [round(length / total, 3) for length in lengths]
+
+
+def _cell_text(nodes) -> str:
+    out = []
+    for node in nodes:
+        if isinstance(node, (m.Text, m.Code)):
+            out.append(node.text)
+        elif isinstance(node, m.Math):
+            out.append(node.tex[: max(4, len(node.tex) // 2)])
+        else:
+            out.append(_cell_text(getattr(node, "children", ())))
+    return "".join(out)
+
+
+def render_post_body(post: m.Post) -> str:
+    return Writer(post).blocks(post.blocks)

@@ -1,0 +1,195 @@
+"""manifest → load → parse → normalize → (convert) → render → compile, each step timed.
+
+Everything that can fail on bad input (manifest, sources, posts, templates)
+runs before anything is written, so a bad input leaves build/ as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import jinja2
+
+from bookgen import model as m
+from bookgen.compile import LogSummary, Stopwatch, compile_volume
+from bookgen.diagnostics import Reporter
+from bookgen.errors import ManifestError, SourceError, UserError
+from bookgen.latex.language import language_for
+from bookgen.latex.render import render_book
+from bookgen.latex.templating import template_environment
+from bookgen.manifest import Manifest, Volume
+from bookgen.readers import read_post
+from bookgen.sources import SourceIndex, sources_from_env
+from bookgen.transforms import Context, run_passes
+
+
+@dataclass
+class BuildOptions:
+    sources: tuple[Path, ...] = ()
+    out_dir: Path = Path("build")
+    template_dirs: tuple[Path, ...] = ()
+    traditional: str | None = None  # None: as the manifest says; "none": force Simplified
+    tex_only: bool = False
+
+
+@dataclass
+class VolumeResult:
+    key: str
+    volume_dir: Path
+    pdf: Path | None
+    reporter: Reporter
+    files_written: list[str]
+    times: dict[str, float]
+    log: LogSummary | None = None
+    book: m.Book | None = None
+
+
+@dataclass
+class Prepared:
+    """A volume rendered in memory, ready to be written."""
+
+    volume: Volume
+    book: m.Book
+    files: dict[str, str]
+    images: dict[str, Path]
+    reporter: Reporter
+    stopwatch: Stopwatch = field(default_factory=Stopwatch)
+
+
+def source_folders(manifest: Manifest, volume: Volume, options: BuildOptions) -> tuple[Path, ...]:
+    folders = tuple(options.sources) + sources_from_env() + volume.sources + manifest.sources
+    for folder in options.sources + sources_from_env():
+        if not folder.is_dir():
+            raise SourceError("source folder does not exist", folder)
+    unique: list[Path] = []
+    for folder in folders:
+        if folder not in unique and folder.is_dir():
+            unique.append(folder)
+    return tuple(unique)
+
+
+def load_book(
+    manifest: Manifest, volume: Volume, options: BuildOptions, progress: Callable[[Iterable], Iterable] = iter
+) -> m.Book:
+    folders = source_folders(manifest, volume, options)
+    index = SourceIndex.scan(folders)
+    missing = [entry for entry in volume.chapters if index.find(entry.id) is None]
+    if missing:
+        where = ", ".join(str(f) for f in folders) or "no source folder"
+        ids = " ".join(str(e.id) for e in missing)
+        raise ManifestError(
+            f"volume '{volume.key}': post {ids} not found in {where} (give --sources DIR or set BOOKGEN_SOURCES)",
+            manifest.path,
+            missing[0].line,
+        )
+    chapters = []
+    for entry in progress(volume.chapters):
+        post = read_post(index.find(entry.id), entry.id)
+        chapters.append(m.Chapter(post=post, title=entry.title or post.title))
+    return m.Book(
+        key=volume.key,
+        title=volume.title,
+        subtitle=volume.subtitle,
+        author=volume.author,
+        paper=volume.paper,
+        chapters=tuple(chapters),
+    )
+
+
+def traditional_config(volume: Volume, options: BuildOptions) -> str | None:
+    if options.traditional is None:
+        return volume.traditional
+    return None if options.traditional == "none" else options.traditional
+
+
+def prepare_volume(
+    manifest: Manifest, volume: Volume, options: BuildOptions, progress: Callable[[Iterable], Iterable] = iter
+) -> Prepared:
+    reporter = Reporter()
+    stopwatch = Stopwatch()
+    with stopwatch.time("load+parse"):
+        book = load_book(manifest, volume, options, progress)
+    traditional = traditional_config(volume, options)
+    context = Context(
+        reporter=reporter,
+        image_dirs=tuple(options.sources) + volume.images + manifest.images,
+        traditional=traditional,
+        phrases=volume.phrases,
+    )
+    with stopwatch.time("normalize"):
+        book = run_passes(book, context)
+    convert = lambda text: text  # noqa: E731
+    if traditional:
+        from bookgen.transforms import traditional as traditional_pass
+
+        with stopwatch.time("convert"):
+            book = traditional_pass.run(book, context)
+            convert = traditional_pass.converter_for(traditional, volume.phrases)
+    with stopwatch.time("render"):
+        env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
+        language = language_for(traditional, convert)
+        try:
+            files = render_book(book, env, language, manifest.path.name)
+        except jinja2.TemplateError as exc:
+            raise UserError(f"template error: {exc}", getattr(exc, "filename", None), getattr(exc, "lineno", None))
+    images = dict(context.options.get("images", {}))
+    return Prepared(volume, book, files, images, reporter, stopwatch)
+
+
+def write_volume(prepared: Prepared, volume_dir: Path) -> list[str]:
+    """Write the .tex files that changed (so unchanged files keep their mtime) and drop stale posts."""
+    written: list[str] = []
+    (volume_dir / "posts").mkdir(parents=True, exist_ok=True)
+    for relative, text in sorted(prepared.files.items()):
+        target = volume_dir / relative
+        data = text.encode("utf-8")
+        if not target.exists() or target.read_bytes() != data:
+            target.write_bytes(data)
+            written.append(relative)
+    for stale in (volume_dir / "posts").glob("*.tex"):
+        if f"posts/{stale.name}" not in prepared.files:
+            stale.unlink()
+    for relative, source in sorted(prepared.images.items()):
+        target = volume_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.read_bytes() != source.read_bytes():
+            target.write_bytes(source.read_bytes())
+    (volume_dir / "report.txt").write_text(prepared.reporter.render(), encoding="utf-8")
+    return written
+
+
+def build_volume(
+    prepared: Prepared, options: BuildOptions, on_pass: Callable[[int, str], None] = lambda n, rule: None
+) -> VolumeResult:
+    volume_dir = options.out_dir / prepared.volume.key
+    with prepared.stopwatch.time("write"):
+        written = write_volume(prepared, volume_dir)
+    result = VolumeResult(
+        key=prepared.volume.key,
+        volume_dir=volume_dir,
+        pdf=None,
+        reporter=prepared.reporter,
+        files_written=written,
+        times=prepared.stopwatch.times,
+        book=prepared.book,
+    )
+    if options.tex_only:
+        return result
+    post_paths = {str(ch.post.id): ch.post.path for ch in prepared.book.chapters}
+    pdf = options.out_dir / f"{prepared.volume.key}.pdf"
+    with prepared.stopwatch.time("tex"):
+        result.log = compile_volume(volume_dir, pdf, post_paths, on_pass)
+    result.pdf = pdf
+    return result
+
+
+def replace_chapters(book: m.Book, chapters) -> m.Book:
+    return dataclasses.replace(book, chapters=tuple(chapters))
+
+
+def elapsed(start: float) -> float:
+    return time.perf_counter() - start

@@ -1,0 +1,67 @@
+"""Find a post by its archive id in the source folders.
+
+Mirrors name their files differently (``10366.md``, ``低秩近似之路一伪逆.md``,
+``10366-低秩….md``), so the id comes from the file itself when it can: the
+front matter (``id``/``url``/``source``), the mirror's ``原文链接`` line, and
+only then the digits that start the file name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bookgen.errors import SourceError
+
+POST_SUFFIXES = (".md", ".markdown", ".html", ".htm")
+ARCHIVE_URL = re.compile(r"(?:spaces\.ac\.cn|kexue\.fm)/archives/(\d+)")
+FRONT_MATTER_ID = re.compile(r"^(?:id|archive_id)\s*:\s*['\"]?(\d+)", re.MULTILINE)
+LEADING_DIGITS = re.compile(r"^(\d+)(?:\D|$)")
+HEAD_BYTES = 4096  # the id is always in the first lines; don't read whole posts to index them
+
+
+def sources_from_env() -> tuple[Path, ...]:
+    value = os.environ.get("BOOKGEN_SOURCES", "")
+    return tuple(Path(p).resolve() for p in value.split(os.pathsep) if p)
+
+
+def archive_id_of(path: Path, head: str) -> int | None:
+    match = FRONT_MATTER_ID.search(head)
+    if match:
+        return int(match.group(1))
+    match = ARCHIVE_URL.search(head)
+    if match:
+        return int(match.group(1))
+    match = LEADING_DIGITS.match(path.name)
+    return int(match.group(1)) if match else None
+
+
+@dataclass
+class SourceIndex:
+    folders: tuple[Path, ...]
+    by_id: dict[int, Path]
+
+    @classmethod
+    def scan(cls, folders: tuple[Path, ...]) -> "SourceIndex":
+        by_id: dict[int, Path] = {}
+        for folder in folders:
+            if not folder.is_dir():
+                raise SourceError("source folder does not exist", folder)
+            for path in sorted(folder.iterdir()):
+                if path.suffix.lower() not in POST_SUFFIXES or not path.is_file():
+                    continue
+                try:
+                    with path.open("rb") as handle:
+                        head = handle.read(HEAD_BYTES).decode("utf-8", errors="replace")
+                except OSError as exc:
+                    raise SourceError(f"cannot read post: {exc.strerror}", path) from None
+                archive_id = archive_id_of(path, head)
+                # The first folder listed wins, so --sources can shadow the manifest's.
+                if archive_id is not None and archive_id not in by_id:
+                    by_id[archive_id] = path
+        return cls(folders, by_id)
+
+    def find(self, archive_id: int) -> Path | None:
+        return self.by_id.get(archive_id)

@@ -1,0 +1,65 @@
+"""The normalizer: named passes over the book, run left to right.
+
+Each pass lives in its own module, repairs one concern, and reports every change
+with the post's path and source line.  A pass is a function
+``(book, context) -> book`` that returns a new book (the model is immutable).
+``PASSES`` is the order; ``run_passes`` runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from bookgen.diagnostics import Reporter
+from bookgen.model import Book
+
+
+@dataclass
+class Context:
+    reporter: Reporter
+    image_dirs: tuple[Path, ...] = ()
+    build_dir: Path | None = None
+    traditional: str | None = None
+    phrases: Path | None = None
+    options: dict = field(default_factory=dict)
+
+    def report(self, post, line: int, pass_name: str, message: str, *, warning: bool = False) -> None:
+        self.reporter.add(post.path, line, pass_name, message, warning=warning)
+
+
+Pass = Callable[[Book, Context], Book]
+
+
+def normalizer_passes() -> list[tuple[str, Pass]]:
+    # Imported here so each pass module can import this package's helpers.
+    from bookgen.transforms import (
+        display_math,
+        images,
+        labels,
+        links,
+        math_cleanup,
+        mathjax_macros,
+        unicode_math,
+        unknown_commands,
+        untrusted_tex,
+    )
+
+    return [
+        ("math-cleanup", math_cleanup.run),  # html2text artifacts, entities, blank lines, %
+        ("untrusted-tex", untrusted_tex.run),  # before anything trusts the TeX
+        ("mathjax-macros", mathjax_macros.run),  # \require, \style, \color names, \newcommand
+        ("unicode-math", unicode_math.run),  # CJK and Unicode symbols in math
+        ("display-math", display_math.run),  # bare array/CD, nested environments, \tag
+        ("labels", labels.run),  # namespaced labels, numbering, dangling refs
+        ("unknown-commands", unknown_commands.run),
+        ("links", links.run),  # links between posts
+        ("images", images.run),
+    ]
+
+
+def run_passes(book: Book, context: Context, passes: list[tuple[str, Pass]] | None = None) -> Book:
+    for _name, run in passes if passes is not None else normalizer_passes():
+        book = run(book, context)
+    return book
