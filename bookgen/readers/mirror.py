@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 HEADER_LINE = re.compile(r"^(#\s+.*|\*\*(原文链接|发布日期)\*\*.*|---\s*)$")
-BOILERPLATE_START = re.compile(r"^\W*转载到请包括本文地址|^_?\*\*如果您需要引用本文|^## 公式推导与注释")
+BOILERPLATE_START = re.compile(r"^[_*\s]*转载到请包括本文地址|^_?\*\*如果您需要引用本文|^## 公式推导与注释")
 CITATION_DATE = re.compile(r"苏剑林\.\s*\((\w{3})\.?\s+(\d{1,2}),\s*(\d{4})\)")
 MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 

@@ -1,0 +1,143 @@
+"""Walking TeX math with pylatexenc, and editing it by source spans.
+
+Passes never rebuild TeX from a parse tree (that loses the author's spacing);
+they walk pylatexenc's nodes, collect ``Edit(start, end, text)`` spans, and
+``apply_edits`` splices them into the original string.  Parses are cached by
+string, since most math passes through most passes unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+from pylatexenc import latexwalker, macrospec
+from pylatexenc.latexwalker import (
+    LatexCharsNode,
+    LatexCommentNode,
+    LatexEnvironmentNode,
+    LatexGroupNode,
+    LatexMacroNode,
+    LatexMathNode,
+    LatexSpecialsNode,
+    LatexWalker,
+)
+
+__all__ = [
+    "Edit", "apply_edits", "parse", "walk", "macro_args", "arg_text", "LatexCharsNode", "LatexCommentNode",
+    "LatexEnvironmentNode", "LatexGroupNode", "LatexMacroNode", "LatexMathNode", "LatexSpecialsNode",
+]  # fmt: skip
+
+# Argument signatures pylatexenc does not know, or knows differently, in math as
+# the blog (MathJax) writes it.  '{' mandatory, '[' optional, '*' optional star.
+MATH_MACRO_ARGS = {
+    "boldsymbol": "{", "bm": "{", "pmb": "{", "mathbb": "{", "mathcal": "{", "mathscr": "{", "mathfrak": "{",
+    "mathbf": "{", "mathrm": "{", "mathit": "{", "mathsf": "{", "mathtt": "{", "text": "{", "textrm": "{",
+    "textbf": "{", "textit": "{", "textsf": "{", "texttt": "{", "textup": "{", "mbox": "{", "hbox": "{",
+    "operatorname": "*{", "label": "{", "eqref": "{", "ref": "{", "tag": "*{", "style": "{{", "class": "{{",
+    "cssId": "{{", "bbox": "[{", "unicode": "{", "require": "{", "color": "{", "textcolor": "{{",
+    "colorbox": "{{", "boxed": "{", "cancel": "{", "bcancel": "{", "xcancel": "{", "cancelto": "{{",
+    "overset": "{{", "underset": "{{", "stackrel": "{{", "xrightarrow": "[{", "xleftarrow": "[{",
+    "xLeftarrow": "[{", "xRightarrow": "[{", "xleftrightarrow": "[{", "xlongequal": "[{", "frac": "{{",
+    "dfrac": "{{", "tfrac": "{{", "cfrac": "[{{", "binom": "{{", "dbinom": "{{", "tbinom": "{{", "sqrt": "[{",
+    "overbrace": "{", "underbrace": "{", "overline": "{", "underline": "{", "widehat": "{", "widetilde": "{",
+    "hat": "{", "tilde": "{", "bar": "{", "vec": "{", "dot": "{", "ddot": "{", "check": "{", "breve": "{",
+    "acute": "{", "grave": "{", "mathring": "{", "mathop": "{", "mathbin": "{", "mathrel": "{", "mathord": "{",
+    "substack": "{", "phantom": "{", "vphantom": "{", "hphantom": "{", "smash": "[{", "DeclareMathOperator": "*{{",
+    "overleftarrow": "{", "overrightarrow": "{", "underleftarrow": "{", "underrightarrow": "{",
+    "overleftrightarrow": "{", "uproot": "{", "leftroot": "{", "big": "", "Big": "", "bigg": "", "Bigg": "",
+    "href": "{{", "url": "{", "fbox": "{", "boldsymbol ": "{", "emph": "{", "textsc": "{", "textnormal": "{",
+    "mathstrut": "", "displaystyle": "", "not": "",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _context():
+    db = latexwalker.get_default_latex_context_db()
+    db.add_context_category(
+        "bookgen-math",
+        macros=[macrospec.MacroSpec(name, args) for name, args in MATH_MACRO_ARGS.items()],
+        prepend=True,
+    )
+    return db
+
+
+@lru_cache(maxsize=20000)
+def parse(tex: str) -> tuple:
+    """The top-level nodes of ``tex`` (tolerant: never raises on bad TeX)."""
+    try:
+        walker = LatexWalker(tex, latex_context=_context(), tolerant_parsing=True)
+        nodes, _pos, _len = walker.get_latex_nodes()
+    except Exception:  # pylatexenc's tolerant mode still raises on a few inputs; treat as plain text
+        return ()
+    return tuple(n for n in nodes if n is not None)
+
+
+def macro_args(node: LatexMacroNode) -> list:
+    if node.nodeargd is None or not node.nodeargd.argnlist:
+        return []
+    return list(node.nodeargd.argnlist)
+
+
+def arg_text(node) -> str:
+    """The verbatim TeX inside an argument (without its braces)."""
+    if node is None:
+        return ""
+    text = node.latex_verbatim()
+    if isinstance(node, LatexGroupNode) and len(text) >= 2 and text[0] in "{[" and text[-1] in "}]":
+        return text[1:-1]
+    return text
+
+
+def children(node) -> list:
+    out = []
+    if isinstance(node, LatexMacroNode):
+        out.extend(a for a in macro_args(node) if a is not None)
+    if isinstance(node, LatexEnvironmentNode) and node.nodeargd and node.nodeargd.argnlist:
+        out.extend(a for a in node.nodeargd.argnlist if a is not None)
+    if getattr(node, "nodelist", None):
+        out.extend(n for n in node.nodelist if n is not None)
+    return out
+
+
+def walk(nodes, parents: tuple = ()) -> Iterator[tuple[object, tuple]]:
+    """Every node depth first, with the chain of its ancestors."""
+    for node in nodes:
+        if node is None:
+            continue
+        yield node, parents
+        yield from walk(children(node), parents + (node,))
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+
+
+def apply_edits(tex: str, edits: list[Edit]) -> str:
+    """Splice non-overlapping edits into ``tex`` (an edit overlapping an earlier one is skipped)."""
+    out: list[str] = []
+    cursor = 0
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        if edit.start < cursor:
+            continue
+        out.append(tex[cursor : edit.start])
+        out.append(edit.text)
+        cursor = edit.end
+    out.append(tex[cursor:])
+    return "".join(out)
+
+
+def inside_text(parents: tuple) -> bool:
+    """Whether a node sits in a text-mode argument (\\text{…}, \\mbox{…}, …)."""
+    return any(isinstance(p, LatexMacroNode) and p.macroname in TEXT_MACROS for p in parents)
+
+
+TEXT_MACROS = frozenset(
+    {"text", "textrm", "textbf", "textit", "textsf", "texttt", "textup", "mbox", "hbox", "emph", "textsc",
+     "textnormal", "operatorname", "label", "eqref", "ref", "tag", "href", "url", "style", "class", "cssId",
+     "require", "color", "unicode"}
+)  # fmt: skip
