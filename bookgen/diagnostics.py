@@ -32,7 +32,7 @@ class Reporter:
     _seen: set[Diagnostic] = field(default_factory=set)
 
     def add(self, path: Path | str, line: int, pass_name: str, message: str, *, warning: bool = False) -> None:
-        diag = Diagnostic(str(path), line, pass_name, message, "warning" if warning else "repair")
+        diag = Diagnostic(_display_path(path), line, pass_name, message, "warning" if warning else "repair")
         if diag not in self._seen:
             self._seen.add(diag)
             self.items.append(diag)
@@ -56,3 +56,11 @@ class Reporter:
     def render(self) -> str:
         body = "\n".join(str(d) for d in sorted(self.items, key=lambda d: (d.path, d.line)))
         return body + ("\n\n" if body else "") + "\n".join(self.summary_lines()) + "\n"
+
+
+def _display_path(path: Path | str) -> str:
+    """Paths below the working folder are shown relative to it, as compilers do."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

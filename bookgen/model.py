@@ -159,6 +159,7 @@ class Post:
     blocks: tuple[Block, ...]
     footnotes: tuple[tuple[str, tuple[Block, ...]], ...] = ()
     macros: tuple[str, ...] = ()  # TeX macro definitions scoped to this post
+    mirror: str = ""  # "html2text" when the file came from that mirror (its math has known artifacts)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ def read_markdown(text: str, path: Path, archive_id: int) -> m.Post:
         path=path,
         blocks=tuple(blocks),
         footnotes=tuple(footnotes),
+        mirror="html2text" if parts.html2text else "",
     )
 
 

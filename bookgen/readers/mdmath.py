@@ -53,6 +53,15 @@ def find_display_end(src: str, pos: int) -> tuple[int, int] | None:
     return None
 
 
+def display_content(raw: str) -> str:
+    """The TeX of a display without its ``$$``/``\\[`` delimiters (environments keep theirs)."""
+    if raw.startswith("$$") and raw.endswith("$$") and len(raw) >= 4:
+        return raw[2:-2]
+    if raw.startswith("\\[") and raw.endswith("\\]"):
+        return raw[2:-2]
+    return raw
+
+
 def _display_block(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
     if state.sCount[start_line] - state.blkIndent >= 4:
         return False
@@ -75,7 +84,7 @@ def _display_block(state: StateBlock, start_line: int, end_line: int, silent: bo
         return True
     token = state.push("math_display", "math", 0)
     token.block = True
-    token.content = state.src[begin:close]
+    token.content = display_content(state.src[begin:close])
     token.map = [start_line, line + 1]
     token.markup = "bare"
     state.line = line + 1
@@ -92,7 +101,7 @@ def _display_inline(state: StateInline, silent: bool) -> bool:
         return False
     if not silent:
         token = state.push("math_display", "math", 0)
-        token.content = state.src[span[0] : span[1]]
+        token.content = display_content(state.src[span[0] : span[1]])
     state.pos = span[1]
     return True
 

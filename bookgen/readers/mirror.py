@@ -24,6 +24,7 @@ class MirrorParts:
     body: str
     body_line: int  # 1-based line of the file where ``body`` starts
     title_line: int
+    html2text: bool = False  # the mirror's `**原文链接**` header was present
 
 
 def parse_front_matter(block: str) -> dict[str, str]:
@@ -89,4 +90,7 @@ def split_mirror(text: str) -> MirrorParts:
     # A mirror's `---` right before the cut belongs to the appended section.
     while body_lines and body_lines[-1].strip() in ("", "---"):
         body_lines.pop()
-    return MirrorParts(meta=meta, body="\n".join(body_lines) + "\n", body_line=cursor + 1, title_line=title_line)
+    html2text = any(line.startswith("**原文链接**") for line in lines[start:cursor])
+    return MirrorParts(
+        meta=meta, body="\n".join(body_lines) + "\n", body_line=cursor + 1, title_line=title_line, html2text=html2text
+    )

@@ -41,6 +41,7 @@ def normalizer_passes() -> list[tuple[str, Pass]]:
         links,
         math_cleanup,
         mathjax_macros,
+        scripts,
         unicode_math,
         unknown_commands,
         untrusted_tex,
@@ -50,6 +51,7 @@ def normalizer_passes() -> list[tuple[str, Pass]]:
         ("math-cleanup", math_cleanup.run),  # html2text artifacts, entities, blank lines, %
         ("untrusted-tex", untrusted_tex.run),  # before anything trusts the TeX
         ("mathjax-macros", mathjax_macros.run),  # \require, \style, \color names, \newcommand
+        ("scripts", scripts.run),  # _\cmd{…} and doubled scripts
         ("unicode-math", unicode_math.run),  # CJK and Unicode symbols in math
         ("display-math", display_math.run),  # bare array/CD, nested environments, \tag
         ("labels", labels.run),  # namespaced labels, numbering, dangling refs

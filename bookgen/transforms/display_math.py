@@ -1,5 +1,231 @@
-"""stub"""
+r"""Pass ``display-math``: every display becomes a legal amsmath display.
+
+After this pass each display ``Math.tex`` is one or more top-level amsmath
+environments (``equation``, ``align``, ``gather``… or their starred forms), so
+later passes (labels) and the writer can rely on that shape.
+
+* bare ``\begin{array}``, ``\begin{CD}``, ``aligned`` or plain formulas → ``equation*``;
+* a top-level environment nested in another (``align`` inside ``equation``) →
+  its inner form (``aligned``, ``gathered``…); ``eqnarray`` → ``align``;
+* ``\\`` or ``&`` directly in ``equation`` (MathJax shrugs, LaTeX stops) →
+  the rows wrapped in ``aligned``/``gathered``, labels and tags kept outside;
+* ``\tag`` where amsmath forbids it (inside ``aligned``, twice in a row,
+  in inline math) → moved to its equation, or printed as text;
+* ``\eqno``/``\leqno`` → ``\tag*``; a trailing ``\\`` before ``\end`` (an empty
+  numbered row in ``align``) is dropped; top-level environments in inline math are demoted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from bookgen import model as m
+from bookgen.transforms import Context, tex
+from bookgen.transforms.walk import map_math
+
+NAME = "display-math"
+TOP_LEVEL = ("equation", "align", "gather", "multline", "flalign", "alignat", "eqnarray", "displaymath")
+INNER_FORM = {
+    "equation": None, "displaymath": None, "align": "aligned", "flalign": "aligned", "alignat": "alignedat",
+    "gather": "gathered", "multline": "multlined", "eqnarray": "aligned",
+}  # fmt: skip
+ROW_NUMBERED = ("align", "gather", "flalign", "alignat")  # one number per row
+KEEP_OUTSIDE = ("label", "tag", "nonumber", "notag")
 
 
-def run(book, context):
-    return book
+def env_base(name: str) -> str:
+    return name.rstrip("*")
+
+
+def is_top_level(node) -> bool:
+    return isinstance(node, tex.LatexEnvironmentNode) and env_base(node.environmentname) in TOP_LEVEL
+
+
+def demote_nested(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
+    """Rename top-level environments that sit inside another (or in inline math) to their inner forms."""
+    notes: list[str] = []
+    for _round in range(8):  # an outer edit hides the inner ones for a round
+        source, more = _demote_once(source, inside_top_level)
+        notes += more
+        if not more:
+            break
+    return source, notes
+
+
+def _demote_once(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
+    edits, notes = [], []
+    for node, parents in tex.walk(tex.parse(source)):
+        nested = any(is_top_level(p) for p in parents) or inside_top_level
+        if is_top_level(node) and nested:
+            inner = INNER_FORM[env_base(node.environmentname)]
+            body = _env_body(source, node)
+            if env_base(node.environmentname) == "eqnarray":
+                body = _eqnarray_rows(body)
+            replacement = body if inner is None else f"\\begin{{{inner}}}{body}\\end{{{inner}}}"
+            edits.append(tex.Edit(node.pos, node.pos + node.len, replacement))
+            notes.append(f"nested {node.environmentname} → {inner or 'its content'}")
+    return (tex.apply_edits(source, edits) if edits else source), notes
+
+
+def _env_body(source: str, node) -> str:
+    text = source[node.pos : node.pos + node.len]
+    begin = re.match(r"\\begin\s*\{[^}]*\}", text)
+    end = re.search(r"\\end\s*\{[^}]*\}\s*$", text)
+    start = begin.end() if begin else 0
+    return text[start : end.start() if end else len(text)]
+
+
+def _eqnarray_rows(body: str) -> str:
+    r"""``a &=& b`` (three columns) → ``a &= b`` (align's two)."""
+    rows = re.split(r"(\\\\)", body)
+    out = []
+    for row in rows:
+        if row != "\\\\":
+            row = re.sub(r"^([^&]*&[^&]*)&", r"\1", row, count=1)
+        out.append(row)
+    return "".join(out)
+
+
+def top_level_segments(source: str) -> list | None:
+    """The top-level environments of ``source`` if it is nothing else (whitespace aside), else None."""
+    nodes = tex.parse(source)
+    envs = []
+    for node in nodes:
+        if is_top_level(node):
+            envs.append(node)
+        elif isinstance(node, tex.LatexCharsNode) and not node.chars.strip():
+            continue
+        elif isinstance(node, tex.LatexCommentNode):
+            continue
+        else:
+            return None
+    return envs or None
+
+
+def split_outside(body: str) -> tuple[str, str]:
+    r"""Separate ``\label``/``\tag``/``\notag`` at the top of a body from the rest."""
+    edits, kept = [], []
+    for node in tex.parse(body):
+        if isinstance(node, tex.LatexMacroNode) and node.macroname in KEEP_OUTSIDE:
+            edits.append(tex.Edit(node.pos, node.pos + node.len, ""))
+            kept.append(node.latex_verbatim())
+    return tex.apply_edits(body, edits), "".join(kept)
+
+
+def has_top_level(body: str, macro: str | None = None, special: str | None = None) -> bool:
+    for node in tex.parse(body):
+        if macro and isinstance(node, tex.LatexMacroNode) and node.macroname == macro:
+            return True
+        if special and isinstance(node, tex.LatexSpecialsNode) and node.specials_chars == special:
+            return True
+    return False
+
+
+def fix_single_equation(env: str, body: str) -> tuple[str, list[str]]:
+    r"""``equation`` whose body has rows or columns: wrap them, keep labels and tags outside."""
+    if not (has_top_level(body, macro="\\") or has_top_level(body, special="&")):
+        return body, []
+    rows, outside = split_outside(body)
+    rows = re.sub(r"\\\\\s*$", "", rows.rstrip())
+    inner = "aligned" if has_top_level(rows, special="&") else "gathered"
+    return f"\\begin{{{inner}}}{rows}\\end{{{inner}}}{outside}", [f"rows in {env} wrapped in {inner}"]
+
+
+def fix_tags(body: str, env: str) -> tuple[str, list[str]]:
+    r"""Move ``\tag`` out of inner environments; keep one per row."""
+    notes, edits = [], []
+    for node, parents in tex.walk(tex.parse(body)):
+        if isinstance(node, tex.LatexMacroNode) and node.macroname in ("eqno", "leqno"):
+            edits.append(tex.Edit(node.pos, node.pos + node.len, "\\tag*"))
+            notes.append(f"\\{node.macroname} → \\tag*")
+        if not (isinstance(node, tex.LatexMacroNode) and node.macroname == "tag"):
+            continue
+        if any(isinstance(p, (tex.LatexEnvironmentNode, tex.LatexGroupNode)) for p in parents):
+            edits.append(tex.Edit(node.pos, node.pos + node.len, ""))
+            edits.append(tex.Edit(len(body), len(body), node.latex_verbatim()))
+            notes.append("moved \\tag out of an inner environment")
+    body = tex.apply_edits(body, edits) if edits else body
+    # amsmath allows one \tag per row (per equation when not row-numbered).
+    rows = re.split(r"(\\\\)", body) if env_base(env) in ROW_NUMBERED else [body]
+    out = []
+    for row in rows:
+        tags = list(re.finditer(r"\\tag\*?\s*\{[^{}]*\}", row))
+        for extra in reversed(tags[1:]):
+            text = re.sub(r"^\\tag\*?\s*\{(.*)\}$", r"\1", extra.group(0))
+            row = row[: extra.start()] + f"\\qquad\\text{{({text})}}" + row[extra.end() :]
+            notes.append("second \\tag in one row printed as text")
+        out.append(row)
+    return "".join(out), notes
+
+
+def fix_environment(source: str, node) -> tuple[str, list[str]]:
+    env = node.environmentname
+    body = _env_body(source, node)
+    notes: list[str] = []
+    if env_base(env) == "eqnarray":
+        env = env.replace("eqnarray", "align")
+        body = _eqnarray_rows(body)
+        notes.append("eqnarray → align")
+    if env_base(env) == "displaymath":
+        env = "equation*"
+    if env_base(env) == "equation":
+        body, more = fix_single_equation(env, body)
+        notes += more
+    body, more = fix_tags(body, env)
+    notes += more
+    trimmed = re.sub(r"\\\\\s*$", "", body.rstrip()) if env_base(env) != "equation" else body
+    if trimmed != body.rstrip():
+        notes.append(f"dropped a trailing \\\\ before \\end{{{env}}}")
+        body = trimmed
+    return f"\\begin{{{env}}}{body}\\end{{{env}}}", notes
+
+
+def normalize_display(source: str) -> tuple[str, list[str]]:
+    source = source.strip()
+    if not source:
+        return "", ["dropped an empty display"]
+    notes: list[str] = []
+    segments = top_level_segments(source)
+    if segments is None:
+        # Not made of top-level environments: the whole display is the body of an equation*.
+        inner, more = demote_nested(source, inside_top_level=True)
+        notes += more
+        bare = re.match(r"\\begin\{(\w+\*?)\}", source)
+        if bare:
+            notes.append(f"bare \\begin{{{bare.group(1)}}} set as a display")
+        source = f"\\begin{{equation*}}{inner}\\end{{equation*}}"
+        segments = top_level_segments(source) or []
+    pieces = []
+    for node in segments:
+        text = source[node.pos : node.pos + node.len]
+        inner, more = demote_nested(_env_body(source, node), inside_top_level=True)
+        notes += more
+        rebuilt = f"\\begin{{{node.environmentname}}}{inner}\\end{{{node.environmentname}}}"
+        reparsed = tex.parse(rebuilt)
+        fixed, more = fix_environment(rebuilt, reparsed[0]) if reparsed else (text, [])
+        notes += more
+        pieces.append(fixed)
+    return "\n".join(pieces), notes
+
+
+def fix_inline(source: str) -> tuple[str, list[str]]:
+    notes: list[str] = []
+    source, more = demote_nested(source, inside_top_level=True)
+    notes += more
+    if "\\tag" in source or "\\eqno" in source:
+        replaced = re.sub(r"\\(?:tag\*?|eqno|leqno)\s*\{([^{}]*)\}", r"\\qquad\\text{(\1)}", source)
+        if replaced != source:
+            source = replaced
+            notes.append("\\tag in inline math printed as text")
+    return source, notes
+
+
+def run(book: m.Book, context: Context) -> m.Book:
+    def repair(post: m.Post, math: m.Math) -> m.Math:
+        fixed, notes = normalize_display(math.tex) if math.display else fix_inline(math.tex)
+        for note in notes:
+            context.report(post, math.line, NAME, note)
+        return dataclasses.replace(math, tex=fixed) if fixed != math.tex else math
+
+    return map_math(book, repair)

@@ -1,5 +1,118 @@
-"""stub"""
+r"""Pass ``math-cleanup``: what the mirror and Markdown did to the math.
+
+* html2text artifacts (only in posts from that mirror): ``\\\`` for ``\\``,
+  ``\\{``/``\\}``/``\\#``… for ``\{``/``\}``/``\#``;
+* the two spaces that end each line of a display (Markdown hard breaks);
+* blank lines inside a display (a paragraph break is an error in math);
+* HTML entities (``&lt;``, ``&amp;``…) and ``<br>`` tags left by the page;
+* a bare ``%`` (a comment to TeX, a percent sign to the author) → ``\%``;
+* ``_`` inside ``\text{…}`` (an error in text mode) → ``\_``.
+
+Before → after: ``a \\\ b`` → ``a \\ b``; ``\left\\{ x \right.`` → ``\left\{ x \right.``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+
+from bookgen import model as m
+from bookgen.transforms import Context, tex
+from bookgen.transforms.walk import map_math
+
+NAME = "math-cleanup"
+# A run of backslashes and what follows it: the artifacts depend on the run's length.
+BACKSLASH_RUN = re.compile(r"(\\+)([^\\]?)")
+TRAILING_SPACES = re.compile(r"[ \t]+$", re.MULTILINE)
+BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
+ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#[0-9]{1,6}|#x[0-9A-Fa-f]{1,5});")
+BR_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
-def run(book, context):
-    return book
+def repair_html2text(source: str) -> tuple[str, list[str]]:
+    # A regex over backslash runs (not pylatexenc): the artifacts are in the
+    # character stream itself and would make the parse wrong before it starts.
+    fixes: list[str] = []
+
+    def fix(match: re.Match) -> str:
+        run, after = match.group(1), match.group(2)
+        if len(run) == 3 and not (after.isalpha() or after in "{}"):
+            fixes.append("\\\\\\ → \\\\")
+            return "\\\\" + after
+        if len(run) == 2 and after in "{}#$%&_":
+            fixes.append(f"\\\\{after} → \\{after}")
+            return "\\" + after
+        return match.group(0)
+
+    return BACKSLASH_RUN.sub(fix, source), fixes
+
+
+def escape_percent(source: str) -> tuple[str, int]:
+    count = 0
+
+    def fix(match: re.Match) -> str:
+        nonlocal count
+        if len(match.group(1)) % 2 == 1:  # `\%` already escaped
+            return match.group(0)
+        count += 1
+        return match.group(1) + "\\%"
+
+    return re.sub(r"(\\*)%", fix, source), count
+
+
+def escape_underscores_in_text(source: str) -> tuple[str, int]:
+    edits = []
+    for node, parents in tex.walk(tex.parse(source)):
+        if isinstance(node, tex.LatexCharsNode) and "_" in node.chars and _in_text_argument(parents):
+            edits.append(tex.Edit(node.pos, node.pos + node.len, node.chars.replace("_", "\\_")))
+    return (tex.apply_edits(source, edits), len(edits)) if edits else (source, 0)
+
+
+def _in_text_argument(parents: tuple) -> bool:
+    # \text{…} but not math nested inside it ($…$ within \text is math again)
+    for parent in reversed(parents):
+        if isinstance(parent, tex.LatexMathNode):
+            return False
+        if isinstance(parent, tex.LatexMacroNode) and parent.macroname in ("text", "textrm", "mbox", "textbf", "textit"):
+            return True
+    return False
+
+
+def clean_math(source: str, html2text: bool) -> tuple[str, list[str]]:
+    notes: list[str] = []
+    if html2text:
+        source, fixes = repair_html2text(source)
+        for fix in sorted(set(fixes)):
+            notes.append(f"html2text artifact {fix} ({fixes.count(fix)}×)")
+    stripped = TRAILING_SPACES.sub("", source)
+    if stripped != source:
+        source = stripped
+    if BLANK_LINES.search(source):
+        source = BLANK_LINES.sub("\n", source)
+        notes.append("removed blank lines inside math")
+    if "&" in source and ENTITY.search(source):
+        source = ENTITY.sub(lambda e: html.unescape(e.group(0)), source)
+        notes.append("decoded HTML entities")
+    if "<" in source and BR_TAG.search(source):
+        source = BR_TAG.sub(" ", source)
+        notes.append("removed <br> tags")
+    if "%" in source:
+        source, count = escape_percent(source)
+        if count:
+            notes.append(f"escaped bare % as \\% ({count}×)")
+    if "_" in source and "\\" in source:
+        source, count = escape_underscores_in_text(source)
+        if count:
+            notes.append("escaped _ inside \\text{…}")
+    return source, notes
+
+
+def run(book: m.Book, context: Context) -> m.Book:
+    def repair(post: m.Post, math: m.Math) -> m.Math:
+        source, notes = clean_math(math.tex, post.mirror == "html2text")
+        for note in notes:
+            context.report(post, math.line, NAME, note)
+        return dataclasses.replace(math, tex=source) if source != math.tex else math
+
+    return map_math(book, repair)

@@ -1,5 +1,166 @@
-"""stub"""
+r"""Pass ``mathjax-macros``: commands only MathJax knows, made LaTeX.
+
+* ``\require{…}`` is dropped; ``\style{css}{x}``, ``\class{c}{x}``, ``\cssId{id}{x}`` keep ``x``;
+* ``\bbox[…]{x}`` → ``\boxed{x}``; ``\unicode{x2212}`` → the character itself
+  (the unicode-math pass then typesets it);
+* ``\color{skyblue}`` and other CSS colour names or ``#hex`` → ``\color[HTML]{87CEEB}``;
+* ``\newcommand``/``\renewcommand``/``\DeclareMathOperator`` inside math (MathJax
+  keeps them for the rest of the page, and the blog writes ``\newcommand{sign}``
+  without the backslash) move to the post's own macros, defined at the top of
+  its chapter (inside a group), so two posts may define one name differently.
+
+Before → after: ``\newcommand{tr}{\mathop{\text{tr}}}\tr(A)`` → ``\tr(A)`` with
+``\providecommand{\tr}{}\renewcommand{\tr}{\mathop{\text{tr}}}`` in the chapter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from bookgen import model as m
+from bookgen.transforms import Context, tex
+from bookgen.transforms.css_colors import CSS_COLORS
+from bookgen.transforms.walk import map_math, map_posts
+
+NAME = "mathjax-macros"
+XCOLOR_BASE = {
+    "red", "green", "blue", "cyan", "magenta", "yellow", "black", "gray", "white", "darkgray", "lightgray",
+    "brown", "lime", "olive", "orange", "pink", "purple", "teal", "violet",
+}  # fmt: skip
+DEFINERS = ("newcommand", "renewcommand", "providecommand", "DeclareMathOperator")
+MACRO_NAME = re.compile(r"^\\?([A-Za-z]+)$")
 
 
-def run(book, context):
-    return book
+def color_spec(name: str) -> str | None:
+    """An xcolor argument for a MathJax colour (``red`` → ``{red}``, ``skyblue`` → ``[HTML]{87CEEB}``)."""
+    name = name.strip()
+    if name in XCOLOR_BASE:
+        return "{" + name + "}"
+    if name.lower() in CSS_COLORS:
+        return "[HTML]{" + CSS_COLORS[name.lower()] + "}"
+    match = re.fullmatch(r"#?([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})", name)
+    if match and (name.startswith("#") or len(name) == 6):
+        digits = match.group(1)
+        digits = "".join(c * 2 for c in digits) if len(digits) == 3 else digits
+        return "[HTML]{" + digits.upper() + "}"
+    return None
+
+
+def unicode_char(code: str) -> str | None:
+    code = code.strip()
+    try:
+        number = int(code[1:], 16) if code[:1] in "xX" else int(code, 10)
+        return chr(number) if 0 < number < 0x110000 else None
+    except ValueError:
+        return None
+
+
+def definition(node) -> tuple[str, str] | None:
+    """(name, LaTeX definition) of a \\newcommand-like node, or None when it is unusable."""
+    args = tex.macro_args(node)
+    if node.macroname == "DeclareMathOperator":
+        star, name_arg, body_arg = (args + [None, None, None])[:3]
+        name = _macro_name(name_arg)
+        if name is None or body_arg is None:
+            return None
+        op = "\\operatorname*" if star is not None else "\\operatorname"
+        return name, f"\\providecommand{{\\{name}}}{{}}\\renewcommand{{\\{name}}}{{{op}{{{tex.arg_text(body_arg)}}}}}"
+    star, name_arg, count, default, body = (args + [None] * 5)[:5]
+    name = _macro_name(name_arg)
+    if name is None or body is None:
+        return None
+    count_text = f"[{tex.arg_text(count)}]" if count is not None else ""
+    default_text = f"[{tex.arg_text(default)}]" if default is not None else ""
+    body_text = tex.arg_text(body)
+    return name, f"\\providecommand{{\\{name}}}{{}}\\renewcommand{{\\{name}}}{count_text}{default_text}{{{body_text}}}"
+
+
+def _macro_name(arg) -> str | None:
+    match = MACRO_NAME.match(tex.arg_text(arg).strip()) if arg is not None else None
+    return match.group(1) if match else None
+
+
+def repair(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
+    """Repair until nothing changes: an outer edit (\\style{…}{\\color…}) hides the inner one for a round."""
+    notes: list[str] = []
+    definitions: list[tuple[str, str]] = []
+    for _round in range(8):
+        source, more_notes, more_definitions = repair_once(source)
+        notes += more_notes
+        definitions += more_definitions
+        if not more_notes:
+            break
+    return source, notes, definitions
+
+
+def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
+    edits: list[tex.Edit] = []
+    notes: list[str] = []
+    definitions: list[tuple[str, str]] = []
+    for node, _parents in tex.walk(tex.parse(source)):
+        if not isinstance(node, tex.LatexMacroNode):
+            continue
+        if any(edit.start <= node.pos < edit.end for edit in edits):
+            continue  # inside a span already rewritten: the next round sees it
+        name, args = node.macroname, tex.macro_args(node)
+        span = (node.pos, node.pos + node.len)
+        if name == "require":
+            edits.append(tex.Edit(*span, ""))
+            notes.append("removed \\require")
+        elif name in ("style", "class", "cssId") and len(args) == 2 and args[1] is not None:
+            edits.append(tex.Edit(*span, "{" + tex.arg_text(args[1]) + "}"))
+            notes.append(f"removed \\{name} (CSS only)")
+        elif name == "bbox" and args and args[-1] is not None:
+            edits.append(tex.Edit(*span, "\\boxed{" + tex.arg_text(args[-1]) + "}"))
+            notes.append("\\bbox → \\boxed")
+        elif name == "unicode" and args and args[0] is not None:
+            char = unicode_char(tex.arg_text(args[0]))
+            edits.append(tex.Edit(*span, char if char and char not in "\\{}$%#&" else ""))
+            notes.append(f"\\unicode{{{tex.arg_text(args[0])}}} → {char or 'nothing (invalid code)'}")
+        elif name in ("color", "textcolor", "colorbox") and len(args) > 1 and args[0] is None and args[1] is not None:
+            colour = tex.arg_text(args[1])
+            spec = color_spec(colour)
+            rest = "".join("{" + tex.arg_text(a) + "}" for a in args[2:] if a is not None)
+            if spec is None:
+                edits.append(tex.Edit(*span, rest))
+                notes.append(f"dropped unknown colour '{colour}'")
+            elif spec != "{" + colour + "}":
+                edits.append(tex.Edit(*span, f"\\{name}{spec}{rest}"))
+                notes.append(f"colour '{colour}' → {spec}")
+        elif name in DEFINERS:
+            found = definition(node)
+            edits.append(tex.Edit(*span, ""))
+            if found:
+                definitions.append(found)
+                written = tex.arg_text(args[1]) if len(args) > 1 and args[1] is not None else ""
+                fixed = " (added the missing backslash)" if not written.strip().startswith("\\") else ""
+                notes.append(f"moved \\{name} of \\{found[0]} to the chapter's macros{fixed}")
+            else:
+                notes.append(f"dropped an unusable \\{name}")
+    return (tex.apply_edits(source, edits) if edits else source), notes, definitions
+
+
+def run(book: m.Book, context: Context) -> m.Book:
+    collected: dict[int, dict[str, str]] = {}
+
+    def repair_math(post: m.Post, math: m.Math) -> m.Math:
+        source, notes, definitions = repair(math.tex)
+        for note in notes:
+            context.report(post, math.line, NAME, note)
+        per_post = collected.setdefault(post.id, {})
+        for name, text in definitions:
+            # One definition per name for the whole chapter: the first, the one the post's earliest math used.
+            per_post.setdefault(name, text)
+        return dataclasses.replace(math, tex=source) if source != math.tex else math
+
+    book = map_math(book, repair_math)
+
+    def attach(post: m.Post) -> m.Post:
+        found = collected.get(post.id)
+        if not found:
+            return post
+        macros = post.macros + tuple(text for _name, text in sorted(found.items()))
+        return dataclasses.replace(post, macros=macros)
+
+    return map_posts(book, attach)
