@@ -31,6 +31,7 @@ class Writer:
     def __init__(self, post: m.Post):
         self.post = post
         self.footnotes = dict(post.footnotes)
+        self.heading_labels: set[str] = set()
 
     # ---- blocks
     def blocks(self, blocks: tuple[m.Block, ...]) -> str:
@@ -44,6 +45,9 @@ class Writer:
         command = SECTION_COMMANDS.get(block.level, "paragraph")
         title = self.inlines(block.children)
         label = heading_label(self.post.id, block.anchor)
+        if label in self.heading_labels:  # a repeated heading text: links go to its first use
+            return f"\\{command}{{{title}}}"
+        self.heading_labels.add(label)
         return f"\\{command}{{{title}}}\\label{{{label}}}"
 
     def block_paragraph(self, block: m.Paragraph) -> str:

@@ -84,11 +84,21 @@ def _display_block(state: StateBlock, start_line: int, end_line: int, silent: bo
         return True
     token = state.push("math_display", "math", 0)
     token.block = True
-    token.content = display_content(state.src[begin:close])
+    token.content = display_content(_without_container_prefixes(state, start_line, line, close))
     token.map = [start_line, line + 1]
     token.markup = "bare"
     state.line = line + 1
     return True
+
+
+def _without_container_prefixes(state: StateBlock, first: int, last: int, close: int) -> str:
+    """The display's lines as the block sees them: inside a quote, without each line's `> `."""
+    lines = []
+    for number in range(first, last + 1):
+        begin = state.bMarks[number] + state.tShift[number]
+        end = min(state.eMarks[number], close)
+        lines.append(state.src[begin:end])
+    return "\n".join(lines)
 
 
 def _display_inline(state: StateInline, silent: bool) -> bool:

@@ -12,7 +12,14 @@ later passes (labels) and the writer can rely on that shape.
 * ``\tag`` where amsmath forbids it (inside ``aligned``, twice in a row,
   in inline math) → moved to its equation, or printed as text;
 * ``\eqno``/``\leqno`` → ``\tag*``; a trailing ``\\`` before ``\end`` (an empty
-  numbered row in ``align``) is dropped; top-level environments in inline math are demoted.
+  numbered row in ``align``) is dropped; top-level environments in inline math are demoted;
+* an ``array`` row with more cells than its column spec (MathJax pads) gets the
+  missing columns; an empty spec gets one column per cell;
+* ``\begin{aligned}&`` → ``\begin{aligned}{}&`` (mathtools 1.29 misreads the
+  ``&`` as the optional argument's end when the block also holds ``\sin``,
+  ``\boldsymbol``…: "Missing control sequence inserted");
+* a single-box equation is wrapped in ``\bookgenfit{…}``, which TeX shrinks to the
+  line when (and only when) it is wider — the blog's displays scroll, a page cannot.
 """
 
 from __future__ import annotations
@@ -221,9 +228,68 @@ def fix_inline(source: str) -> tuple[str, list[str]]:
     return source, notes
 
 
+ALIGNED_AMPERSAND = re.compile(r"(\\begin\{(?:aligned|alignedat|gathered|split)\}(?:\[[tbc]\])?(?:\{\d+\})?)(\s*)&")
+COLUMN_LETTERS = re.compile(r"[lcrX]|[pmb]\{[^{}]*\}")
+
+
+def fix_aligned_ampersand(source: str) -> tuple[str, list[str]]:
+    # A character-level fix: the bug is in how TeX scans the token right after
+    # \begin{aligned}, so the repair is about adjacency, not structure.
+    fixed = ALIGNED_AMPERSAND.sub(r"\1{}\2&", source)
+    return fixed, (["\\begin{aligned}& → \\begin{aligned}{}& (mathtools)"] if fixed != source else [])
+
+
+def fix_array_columns(source: str) -> tuple[str, list[str]]:
+    edits, notes = [], []
+    for node, _parents in tex.walk(tex.parse(source)):
+        if not (isinstance(node, tex.LatexEnvironmentNode) and node.environmentname == "array"):
+            continue
+        args = node.nodeargd.argnlist if node.nodeargd else []
+        spec_node = args[-1] if args else None
+        if spec_node is None:
+            continue
+        spec = tex.arg_text(spec_node)
+        cells = _max_cells(node.nodelist or [])
+        columns = len(COLUMN_LETTERS.findall(spec)) if "*" not in spec else cells
+        if cells > columns:
+            new_spec = spec + "c" * (cells - columns)
+            edits.append(tex.Edit(spec_node.pos, spec_node.pos + spec_node.len, "{" + new_spec + "}"))
+            notes.append(f"array spec {{{spec}}} → {{{new_spec}}} ({cells} cells in a row)")
+    return (tex.apply_edits(source, edits) if edits else source), notes
+
+
+def _max_cells(nodes) -> int:
+    most, cells = 1, 1
+    for child in nodes:
+        if isinstance(child, tex.LatexSpecialsNode) and child.specials_chars == "&":
+            cells += 1
+        elif isinstance(child, tex.LatexMacroNode) and child.macroname == "\\":
+            most, cells = max(most, cells), 1
+    return max(most, cells)
+
+
+def fit_to_line(source: str) -> str:
+    r"""``\begin{equation}BODY\label{…}\end{equation}`` → the body in ``\bookgenfit{…}``."""
+    segments = top_level_segments(source)
+    if not segments or len(segments) != 1 or env_base(segments[0].environmentname) != "equation":
+        return source
+    node = segments[0]
+    body, outside = split_outside(_env_body(source, node))
+    if not body.strip() or has_top_level(body, macro="\\") or has_top_level(body, special="&"):
+        return source
+    env = node.environmentname
+    return f"\\begin{{{env}}}\\bookgenfit{{{body.strip()}}}{outside}\\end{{{env}}}"
+
+
 def run(book: m.Book, context: Context) -> m.Book:
     def repair(post: m.Post, math: m.Math) -> m.Math:
         fixed, notes = normalize_display(math.tex) if math.display else fix_inline(math.tex)
+        fixed, more = fix_array_columns(fixed)
+        notes += more
+        fixed, more = fix_aligned_ampersand(fixed)
+        notes += more
+        if math.display and "\\bookgenfit" not in fixed:
+            fixed = fit_to_line(fixed)
         for note in notes:
             context.report(post, math.line, NAME, note)
         return dataclasses.replace(math, tex=fixed) if fixed != math.tex else math

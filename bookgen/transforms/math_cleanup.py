@@ -1,6 +1,6 @@
 r"""Pass ``math-cleanup``: what the mirror and Markdown did to the math.
 
-* html2text artifacts (only in posts from that mirror): ``\\\`` for ``\\``,
+* html2text artifacts (only in posts from that mirror): ``\\\`` for ``\\``, ``\+``/``\-`` for ``+``/``-``,
   ``\\{``/``\\}``/``\\#``… for ``\{``/``\}``/``\#``;
 * the two spaces that end each line of a display (Markdown hard breaks);
 * blank lines inside a display (a paragraph break is an error in math);
@@ -40,6 +40,9 @@ def repair_html2text(source: str) -> tuple[str, list[str]]:
         if len(run) == 3 and not (after.isalpha() or after in "{}"):
             fixes.append("\\\\\\ → \\\\")
             return "\\\\" + after
+        if len(run) == 1 and after in "+-":
+            fixes.append(f"\\{after} → {after}")  # html2text guards list markers; \- would vanish in TeX
+            return after
         if len(run) == 2 and after in "{}#$%&_":
             fixes.append(f"\\\\{after} → \\{after}")
             return "\\" + after

@@ -3,7 +3,12 @@ r"""Pass ``mathjax-macros``: commands only MathJax knows, made LaTeX.
 * ``\require{…}`` is dropped; ``\style{css}{x}``, ``\class{c}{x}``, ``\cssId{id}{x}`` keep ``x``;
 * ``\bbox[…]{x}`` → ``\boxed{x}``; ``\unicode{x2212}`` → the character itself
   (the unicode-math pass then typesets it);
-* ``\color{skyblue}`` and other CSS colour names or ``#hex`` → ``\color[HTML]{87CEEB}``;
+* ``\color{c}{x}`` is MathJax's two-argument form → ``\textcolor{c}{x}`` (LaTeX's
+  ``\color`` is a switch and would colour the rest of the formula); CSS colour
+  names (``skyblue``) and ``#hex`` → ``[HTML]{87CEEB}``;
+* ``\gt``/``\lt`` → ``>``/``<``; text-size commands (``\small{…}``), which LaTeX
+  ignores in math with a warning, are dropped; ``\boldsymbol{\boldsymbol{x}}``
+  (TeX runs out of memory) → ``\boldsymbol{x}``;
 * ``\newcommand``/``\renewcommand``/``\DeclareMathOperator`` inside math (MathJax
   keeps them for the rest of the page, and the blog writes ``\newcommand{sign}``
   without the backslash) move to the post's own macros, defined at the top of
@@ -28,6 +33,7 @@ XCOLOR_BASE = {
     "red", "green", "blue", "cyan", "magenta", "yellow", "black", "gray", "white", "darkgray", "lightgray",
     "brown", "lime", "olive", "orange", "pink", "purple", "teal", "violet",
 }  # fmt: skip
+SIZE_COMMANDS = ("tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large", "LARGE", "huge", "Huge")
 DEFINERS = ("newcommand", "renewcommand", "providecommand", "DeclareMathOperator")
 MACRO_NAME = re.compile(r"^\\?([A-Za-z]+)$")
 
@@ -72,8 +78,18 @@ def definition(node) -> tuple[str, str] | None:
         return None
     count_text = f"[{tex.arg_text(count)}]" if count is not None else ""
     default_text = f"[{tex.arg_text(default)}]" if default is not None else ""
-    body_text = tex.arg_text(body)
+    body_text, _notes, _definitions = repair(tex.arg_text(body))  # a macro body is MathJax math too
     return name, f"\\providecommand{{\\{name}}}{{}}\\renewcommand{{\\{name}}}{count_text}{default_text}{{{body_text}}}"
+
+
+def _nested_bold(arg) -> bool:
+    inner = [n for n in (arg.nodelist or []) if not (isinstance(n, tex.LatexCharsNode) and not n.chars.strip())]
+    return len(inner) == 1 and isinstance(inner[0], tex.LatexMacroNode) and inner[0].macroname in ("boldsymbol", "bm")
+
+
+def _strip_bold(text: str) -> str:
+    match = re.fullmatch(r"\s*\\(?:boldsymbol|bm)\s*\{(.*)\}\s*", text, re.DOTALL)
+    return match.group(1) if match else text
 
 
 def _macro_name(arg) -> str | None:
@@ -122,12 +138,22 @@ def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
             colour = tex.arg_text(args[1])
             spec = color_spec(colour)
             rest = "".join("{" + tex.arg_text(a) + "}" for a in args[2:] if a is not None)
+            command = "textcolor" if name == "color" else name
             if spec is None:
                 edits.append(tex.Edit(*span, rest))
                 notes.append(f"dropped unknown colour '{colour}'")
-            elif spec != "{" + colour + "}":
-                edits.append(tex.Edit(*span, f"\\{name}{spec}{rest}"))
-                notes.append(f"colour '{colour}' → {spec}")
+            elif spec != "{" + colour + "}" or command != name:
+                edits.append(tex.Edit(*span, f"\\{command}{spec}{rest}"))
+                notes.append(f"\\{name}{{{colour}}} → \\{command}{spec}")
+        elif name in ("gt", "lt"):
+            edits.append(tex.Edit(*span, ">" if name == "gt" else "<"))
+            notes.append(f"\\{name} → {'>' if name == 'gt' else '<'}")
+        elif name in SIZE_COMMANDS:
+            edits.append(tex.Edit(node.pos, node.pos + len(name) + 1, ""))  # the switch only; its group stays
+            notes.append(f"dropped \\{name} (no text sizes in math)")
+        elif name in ("boldsymbol", "bm", "pmb") and args and args[0] is not None and _nested_bold(args[0]):
+            edits.append(tex.Edit(*span, "\\boldsymbol{" + _strip_bold(tex.arg_text(args[0])) + "}"))
+            notes.append("flattened nested \\boldsymbol")
         elif name in DEFINERS:
             found = definition(node)
             edits.append(tex.Edit(*span, ""))

@@ -36,7 +36,7 @@ MATH_MACRO_ARGS = {
     "mathbf": "{", "mathrm": "{", "mathit": "{", "mathsf": "{", "mathtt": "{", "text": "{", "textrm": "{",
     "textbf": "{", "textit": "{", "textsf": "{", "texttt": "{", "textup": "{", "mbox": "{", "hbox": "{",
     "operatorname": "*{", "label": "{", "eqref": "{", "ref": "{", "tag": "*{", "style": "{{", "class": "{{",
-    "cssId": "{{", "bbox": "[{", "unicode": "{", "require": "{", "color": "[{", "textcolor": "[{{",
+    "cssId": "{{", "bbox": "[{", "unicode": "{", "require": "{", "color": "[{{", "textcolor": "[{{",
     "colorbox": "[{{", "boxed": "{", "cancel": "{", "bcancel": "{", "xcancel": "{", "cancelto": "{{",
     "overset": "{{", "underset": "{{", "stackrel": "{{", "xrightarrow": "[{", "xleftarrow": "[{",
     "xLeftarrow": "[{", "xRightarrow": "[{", "xleftrightarrow": "[{", "xlongequal": "[{", "frac": "{{",
@@ -48,7 +48,8 @@ MATH_MACRO_ARGS = {
     "overleftarrow": "{", "overrightarrow": "{", "underleftarrow": "{", "underrightarrow": "{",
     "overleftrightarrow": "{", "uproot": "{", "leftroot": "{", "big": "", "Big": "", "bigg": "", "Bigg": "",
     "href": "{{", "url": "{", "fbox": "{", "boldsymbol ": "{", "emph": "{", "textsc": "{", "textnormal": "{",
-    "mathstrut": "", "displaystyle": "", "not": "",
+    "mathstrut": "", "displaystyle": "", "not": "", "tiny": "", "scriptsize": "", "footnotesize": "",
+    "small": "", "normalsize": "", "large": "", "Large": "", "LARGE": "", "huge": "", "Huge": "",
 }  # fmt: skip
 
 

@@ -1,0 +1,519 @@
+r"""Pass ``balance``: math that can never break the build.
+
+MathJax shows a red error for a broken formula and the page goes on; TeX stops
+the whole volume.  ``balance_math`` makes any math well formed enough for TeX:
+
+* braces ``{}`` balanced (``\{`` ``\}`` and ``\\`` are not braces): an unmatched
+  ``}`` is removed, an unclosed ``{`` closed;
+* ``\begin{X}``/``\end{X}`` paired: an ``\end`` without its ``\begin`` is removed,
+  an unclosed ``\begin`` closed (and whatever is still open inside it first);
+* ``\left``/``\right`` paired within a group and a cell of an alignment: an
+  unclosed ``\left(`` gets ``\right.``, a lone ``\right)`` gets ``\left.``;
+  ``\middle`` outside them is dropped, a missing delimiter becomes ``.``;
+* a command or ``^``/``_`` missing its argument before a closer or the end gets ``{}``;
+* ``$`` (it would leave math; kept in pairs inside ``\text{…}``), ``\[ \] \( \)``
+  (math cannot nest) and a trailing lone backslash are removed; ``#`` becomes
+  ``\#`` (outside a ``\newcommand`` body); ``&`` outside an alignment becomes ``\&``;
+  ``_``/``^`` in text become ``\_``/``\textasciicircum{}``; a ``%`` comment, a
+  blank line and ``\par`` are removed;
+* a formula nested deeper than TeX's group limit allows is replaced by a note,
+  and lines longer than TeX's input buffer likes are broken.
+
+Before → after: ``\frac{a}{`` → ``\frac{a}{}``; ``\left( x`` → ``\left( x\right.``;
+``a}\end{array}`` → ``a``; ``\begin{aligned} a & b`` → ``\begin{aligned} a & b\end{aligned}``.
+
+A hand-written left-to-right scanner, not pylatexenc: the parse is tolerant
+exactly where this pass must be strict (it silently drops an unmatched ``}`` or
+misplaces an ``\end``), and its output cannot be edited back into balance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bookgen import model as m
+from bookgen.transforms import walk
+
+PASS = "balance"
+MAX_DEPTH = 100  # weighted nesting (an environment counts 3); TeX allows 255 groups in all
+MAX_LINE = 4000  # TeX reads a line into a 200000-character buffer; stay far below it
+OMITTED = r"\text{[formula nested too deeply: omitted]}"
+OMITTED_MESSAGE = f"omitted a formula nested more than {MAX_DEPTH} levels deep"
+
+TOKEN = re.compile(
+    r"(?P<blank>\n(?:[ \t]*\n)+)"
+    r"|(?P<cs>\\(?:[A-Za-z@]+|[\s\S])?)"
+    r"|(?P<comment>%[^\n]*)"
+    r"|(?P<space>[ \t\r\n]+)"
+    r"|(?P<char>[\s\S])"
+)
+ENV_NAME = re.compile(r"\s*\{([^{}\\]*)\}")
+DELIMITER = re.compile(r"\s*(\\(?:[A-Za-z]+|[\s\S])|[^\s\\])")
+DELIMITER_CHARS = frozenset("()[]<>|/.")
+DELIMITER_COMMANDS = frozenset(
+    r"""
+    { } | langle rangle lbrace rbrace lbrack rbrack lvert rvert lVert rVert vert Vert lfloor rfloor lceil rceil
+    uparrow downarrow updownarrow Uparrow Downarrow Updownarrow backslash lgroup rgroup lmoustache rmoustache
+    ulcorner urcorner llcorner lrcorner arrowvert Arrowvert bracevert
+    """.split()
+)
+# Math cannot nest: inside math these would leave it; as a \left delimiter they mean the bracket.
+MATH_SWITCHES = {"[": "[", "]": "]", "(": "(", ")": ")"}
+
+# Mandatory arguments ('{') and optional ones ('[' a bracket, '*' a star) of
+# commands that break TeX when their argument is missing at a closer.
+ARGS = {
+    "frac": "{{", "dfrac": "{{", "tfrac": "{{", "cfrac": "[{{", "binom": "{{", "dbinom": "{{", "tbinom": "{{",
+    "genfrac": "{{{{{{", "sqrt": "[{", "root": "", "overset": "{{", "underset": "{{", "stackrel": "{{",
+    "sideset": "{{", "text": "{", "textrm": "{", "textbf": "{", "textit": "{", "textsf": "{", "texttt": "{",
+    "textup": "{", "textnormal": "{", "textsc": "{", "emph": "{", "mbox": "{", "fbox": "{", "boxed": "{",
+    "mathbb": "{", "mathcal": "{", "mathscr": "{", "mathfrak": "{", "mathbf": "{", "mathrm": "{",
+    "mathit": "{", "mathsf": "{", "mathtt": "{", "boldsymbol": "{", "bm": "{", "pmb": "{",
+    "operatorname": "*{", "mathop": "{", "mathbin": "{", "mathrel": "{", "mathord": "{", "mathopen": "{",
+    "mathclose": "{", "mathpunct": "{", "mathinner": "{", "overline": "{", "underline": "{",
+    "overbrace": "{", "underbrace": "{", "widehat": "{", "widetilde": "{", "hat": "{", "tilde": "{",
+    "bar": "{", "vec": "{", "dot": "{", "ddot": "{", "dddot": "{", "check": "{", "breve": "{", "acute": "{",
+    "grave": "{", "mathring": "{", "overleftarrow": "{", "overrightarrow": "{", "overleftrightarrow": "{",
+    "underleftarrow": "{", "underrightarrow": "{", "underleftrightarrow": "{", "xrightarrow": "[{",
+    "xleftarrow": "[{", "xLeftarrow": "[{", "xRightarrow": "[{", "xleftrightarrow": "[{",
+    "xlongequal": "[{", "substack": "{", "phantom": "{", "vphantom": "{", "hphantom": "{", "smash": "[{",
+    "cancel": "{", "bcancel": "{", "xcancel": "{", "cancelto": "{{", "color": "{", "textcolor": "{{",
+    "colorbox": "{{", "fcolorbox": "{{{", "label": "{", "tag": "*{", "ref": "{", "eqref": "{",
+    "href": "{{", "url": "{", "displaystyle": "", "not": "",
+}  # fmt: skip
+TEXT_COMMANDS = frozenset(
+    "text textrm textbf textit textsf texttt textup textnormal textsc emph mbox fbox hbox intertext "
+    "shortintertext tag".split()
+)
+ALIGN_COMMANDS = frozenset("matrix pmatrix bmatrix vmatrix Vmatrix bordermatrix cases eqalign eqalignno "
+                           "leqalignno halign".split())  # fmt: skip
+NOT_ALIGNMENTS = frozenset(
+    "equation equation* gather gather* gathered multline multline* displaymath math subequations".split()
+)
+DEFINERS = frozenset(
+    "newcommand renewcommand providecommand newenvironment renewenvironment DeclareMathOperator".split()
+)
+
+
+@dataclass
+class Pending:
+    """A command (or ``^``/``_``) still waiting for ``left`` arguments."""
+
+    name: str
+    left: int
+    spec: str
+    taken: int = 0
+    bracket: bool = False  # inside its [optional argument]
+
+
+@dataclass
+class Frame:
+    kind: str  # "root", "brace", "env", "left"
+    name: str = ""  # the environment, or the \left delimiter
+    text: bool = False  # a text-mode argument (\text{…})
+    align: bool = False  # & and \\ separate cells here
+    definition: bool = False  # inside a \newcommand header or body: #1 is a parameter
+    cell: int = 0  # index in the output where the current cell starts
+    dollars: list[int] = field(default_factory=list)  # output indices of $ inside a text frame
+    pending: list[Pending] = field(default_factory=list)
+
+    @property
+    def in_text(self) -> bool:
+        """Text mode here: a text argument, not inside a $…$ of its own."""
+        return self.text and len(self.dollars) % 2 == 0
+
+    @property
+    def weight(self) -> int:
+        return 3 if self.kind == "env" else 1
+
+
+class _TooDeep(Exception):
+    pass
+
+
+class _Balancer:
+    def __init__(self, tex: str):
+        self.tex = tex
+        self.out: list[str] = []
+        self.inserts: dict[int, list[str]] = {}
+        self.stack: list[Frame] = [Frame("root")]
+        self.depth = 0
+        self.messages: list[str] = []
+        self.brace_kind = ""  # what the next { opens: "text", "align" or ""
+        self.definition_depth: int | None = None  # stack depth of a \newcommand header being read
+        self.definition_bracket = False
+
+    # ---- output
+    def emit(self, text: str) -> None:
+        self.out.append(text)
+
+    def insert_at(self, index: int, text: str) -> None:
+        self.inserts.setdefault(index, []).append(text)
+
+    def note(self, message: str) -> None:
+        self.messages.append(message)
+
+    def result(self) -> str:
+        parts: list[str] = []
+        for index, chunk in enumerate(self.out):
+            parts.extend(self.inserts.get(index, ()))
+            parts.append(chunk)
+        parts.extend(self.inserts.get(len(self.out), ()))
+        return "".join(parts)
+
+    @property
+    def top(self) -> Frame:
+        return self.stack[-1]
+
+    # ---- frames
+    def push(self, frame: Frame) -> None:
+        parent = self.top
+        frame.definition = frame.definition or parent.definition
+        frame.cell = len(self.out)
+        self.stack.append(frame)
+        self.depth += frame.weight
+        if self.depth > MAX_DEPTH:
+            raise _TooDeep
+
+    def close_top(self, closer: str | None = None) -> None:
+        """Close the top frame: with its own ``closer`` token if given (already matched), else a repair."""
+        frame = self.top
+        self.flush(frame)
+        if frame.text and len(frame.dollars) % 2:
+            self.out[frame.dollars[-1]] = ""
+            self.note("removed unmatched $ in text")
+        if closer is not None:
+            self.emit(closer)
+        elif frame.kind == "brace":
+            self.emit("}")
+            self.note("added missing }")
+        elif frame.kind == "left":
+            self.emit(r"\right.")
+            self.note(f"added \\right. for \\left{frame.name}")
+        elif frame.kind == "env":
+            self.emit(f"\\end{{{frame.name}}}")
+            self.note(f"closed \\begin{{{frame.name}}}")
+        self.stack.pop()
+        self.depth -= frame.weight
+        self.atom()
+
+    def find(self, kind: str, name: str | None = None, cross: tuple[str, ...] = ()) -> int | None:
+        """Index of the nearest open frame of ``kind`` reachable across frames of the kinds in ``cross``."""
+        for index in range(len(self.stack) - 1, 0, -1):
+            frame = self.stack[index]
+            if frame.kind == kind and (name is None or frame.name == name):
+                return index
+            if frame.kind not in cross:
+                return None
+        return None
+
+    def close_down_to(self, index: int, closer: str) -> None:
+        while len(self.stack) - 1 > index:
+            self.close_top()
+        self.close_top(closer)
+
+    # ---- arguments
+    def atom(self) -> None:
+        """Something complete (a character, a command, a group) was read in the top frame."""
+        pending = self.top.pending
+        while pending:
+            last = pending[-1]
+            if last.bracket:
+                return
+            last.left -= 1
+            last.taken += 1
+            if last.left > 0:
+                return
+            pending.pop()
+
+    def flush(self, frame: Frame) -> None:
+        """A closer: give every command still waiting in ``frame`` empty arguments."""
+        if frame.definition:
+            frame.pending.clear()  # a macro body may end before its last command's arguments
+            return
+        while frame.pending:
+            last = frame.pending.pop()
+            if last.bracket:
+                self.emit("]")
+                self.note(f"closed the [optional argument] of \\{last.name}")
+            if last.left > 0:
+                self.emit("{}" * last.left)
+                shown = last.name if last.name in "^_" else "\\" + last.name
+                self.note(f"added missing argument to {shown}")
+
+    def cell_break(self, token: str) -> None:
+        """``&`` or ``\\``: a \\left cannot span cells of the alignment around it."""
+        self.flush(self.top)
+        below = next((f for f in reversed(self.stack) if f.kind != "left"), self.stack[0])
+        if below.align:
+            while self.top.kind == "left":
+                self.close_top()
+        self.emit(token)
+        self.top.cell = len(self.out)
+
+    # ---- scanning
+    def run(self) -> str:
+        tex = self.tex
+        pos = 0
+        while pos < len(tex):
+            match = TOKEN.match(tex, pos)
+            assert match is not None
+            pos = match.end()
+            kind = match.lastgroup
+            token = match.group(0)
+            if kind == "blank":
+                self.emit("\n")
+                self.note("removed blank line")
+            elif kind == "space":
+                self.emit(token)
+            elif kind == "comment":
+                self.note("removed % comment")
+            elif kind == "cs":
+                pos = self.control(token[1:], pos)
+            else:
+                pos = self.char(token, pos)
+            if kind not in ("space", "blank", "comment") and self.definition_depth is not None:
+                self.track_definition(kind, token)
+        while len(self.stack) > 1:
+            self.close_top()
+        self.flush(self.top)
+        return self.result()
+
+    def track_definition(self, kind: str, token: str) -> None:
+        """End a \\newcommand header at the first token that cannot belong to it."""
+        if len(self.stack) - 1 != self.definition_depth:
+            return  # inside one of its groups
+        if self.definition_bracket:
+            self.definition_bracket = token != "]"
+            return
+        if token == "[":
+            self.definition_bracket = True
+        elif token in ("{", "}", "*", "]") or kind == "cs" or token.isdigit():
+            return
+        else:
+            self.definition_depth = None
+
+    def control(self, name: str, pos: int) -> int:
+        tex = self.tex
+        frame = self.top
+        self.brace_kind = ""
+        if name == "":
+            self.note("removed trailing \\")
+            return pos
+        if name in MATH_SWITCHES:
+            self.emit(MATH_SWITCHES[name])
+            self.note(f"replaced \\{name} with {name}")
+            self.atom()
+            return pos
+        if name == "par":
+            self.note("removed \\par")
+            return pos
+        if name in ("left", "right"):
+            return self.left_right(name, pos)
+        if name == "middle":
+            if self.find("left", cross=("brace",)) is None:
+                self.note("removed \\middle outside \\left…\\right")
+            else:
+                self.flush(self.top)
+                self.emit("\\middle")
+            return pos
+        if name in ("begin", "end"):
+            found = ENV_NAME.match(tex, pos)
+            if not found:
+                self.note(f"removed \\{name} without an environment name")
+                return pos
+            env = found.group(1).strip()
+            token = f"\\{name}{{{env}}}"
+            if name == "begin":
+                self.emit(token)
+                self.push(Frame("env", env, align=env not in NOT_ALIGNMENTS))
+                return found.end()
+            index = self.find("env", env, cross=("brace", "left", "env"))
+            if index is None:
+                self.note(f"removed \\end{{{env}}} without \\begin")
+            else:
+                self.close_down_to(index, token)
+            return found.end()
+        if name == "\\" and not frame.in_text:
+            self.cell_break("\\\\")
+            return pos
+        if name in DEFINERS:
+            self.definition_depth = len(self.stack) - 1
+            self.definition_bracket = False
+            self.emit("\\" + name)
+            self.atom()
+            self.brace_kind = ""
+            return pos
+        self.emit("\\" + name)
+        spec = ARGS.get(name)
+        if spec is not None and spec.count("{"):
+            self.top.pending.append(Pending(name, spec.count("{"), spec))
+        else:
+            self.atom()
+        self.brace_kind = "text" if name in TEXT_COMMANDS else "align" if name in ALIGN_COMMANDS else ""
+        return pos
+
+    def left_right(self, name: str, pos: int) -> int:
+        found = DELIMITER.match(self.tex, pos)
+        delimiter = "."
+        if found:
+            raw = found.group(1)
+            if raw in DELIMITER_CHARS or (raw.startswith("\\") and raw[1:] in DELIMITER_COMMANDS):
+                delimiter, pos = raw, found.end()
+            elif raw.startswith("\\") and raw[1:] in MATH_SWITCHES:
+                delimiter, pos = MATH_SWITCHES[raw[1:]], found.end()
+                self.note(f"replaced \\{raw[1:]} with {delimiter}")
+            elif len(raw) == 1 and ord(raw) > 127:
+                delimiter, pos = raw, found.end()  # ⟨ ‖ …: the unicode-math pass names them
+            else:
+                self.note(f"added . after \\{name}")
+        else:
+            self.note(f"added . after \\{name}")
+        if name == "left":
+            self.emit(f"\\left{delimiter}")
+            self.push(Frame("left", delimiter))
+            return pos
+        index = self.find("left", cross=("brace",))
+        if index is None:
+            self.insert_at(self.top.cell, r"\left.")
+            self.note(f"added \\left. for \\right{delimiter}")
+            self.flush(self.top)
+            self.emit(f"\\right{delimiter}")
+            return pos
+        self.close_down_to(index, f"\\right{delimiter}")
+        return pos
+
+    def char(self, char: str, pos: int) -> int:
+        frame = self.top
+        brace_kind = self.brace_kind
+        if char != "*":  # \tag*{…} is still a text argument
+            self.brace_kind = ""
+        if char == "{":
+            self.emit("{")
+            text = brace_kind == "text" or frame.in_text
+            definition = self.definition_depth is not None and len(self.stack) - 1 == self.definition_depth
+            self.push(Frame("brace", text=text, align=brace_kind == "align", definition=definition))
+            return pos
+        if char == "}":
+            index = self.find("brace", cross=("left",))
+            if index is None:
+                self.note("removed unmatched }")
+            else:
+                self.close_down_to(index, "}")
+            return pos
+        if char == "$":
+            if frame.text:
+                frame.dollars.append(len(self.out))
+                self.emit("$")
+            else:
+                self.note("removed $")
+            return pos
+        if char == "#":
+            following = self.tex[pos : pos + 1]
+            if frame.definition and following and following in "123456789#":
+                self.emit("#" + following)
+                self.atom()
+                return pos + 1
+            self.emit("\\#")
+            self.note("escaped #")
+            self.atom()
+            return pos
+        if char == "&":
+            owner = next((f for f in reversed(self.stack) if f.kind in ("env", "root") or f.align or f.text), None)
+            if owner is not None and owner.align and not frame.in_text:
+                self.cell_break("&")
+            else:
+                self.emit("\\&")
+                self.note("escaped & outside an alignment")
+                self.atom()
+            return pos
+        if char in "^_":
+            if frame.in_text:
+                self.emit("\\_" if char == "_" else r"\textasciicircum{}")
+                self.note(f"escaped {char} in text")
+                self.atom()
+            else:
+                self.emit(char)
+                self.top.pending.append(Pending(char, 1, "{"))
+            return pos
+        pending = frame.pending[-1] if frame.pending else None
+        if char == "[" and pending and pending.taken == 0 and "[" in pending.spec and not pending.bracket:
+            pending.bracket = True
+            self.emit("[")
+            return pos
+        if char == "]" and pending and pending.bracket:
+            pending.bracket = False
+            self.emit("]")
+            return pos
+        if char == "*" and pending and pending.taken == 0 and "*" in pending.spec:
+            self.emit("*")
+            return pos
+        self.emit(char)
+        self.atom()
+        return pos
+
+
+def _strip_delimiters(tex: str) -> tuple[str, str | None]:
+    r"""Remove ``$$…$$``, ``\[…\]`` or ``\(…\)`` wrapping the whole formula (the writer adds its own)."""
+    stripped = tex.strip()
+    for opening, closing in (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)")):
+        if len(stripped) >= len(opening) + len(closing) and stripped.startswith(opening):
+            inner = stripped[len(opening) : len(stripped) - len(closing)]
+            if stripped.endswith(closing) and not inner.endswith("\\") and opening not in inner:
+                return inner, f"removed {opening} {closing} around the math"
+    return tex, None
+
+
+def _break_long_lines(tex: str) -> tuple[str, bool]:
+    if all(len(line) <= MAX_LINE for line in tex.split("\n")):
+        return tex, False
+    out: list[str] = []
+    run = 0
+    for match in TOKEN.finditer(tex):
+        token = match.group(0)
+        if "\n" in token:
+            run = len(token) - token.rfind("\n") - 1
+        elif run >= MAX_LINE and match.lastgroup == "space":
+            token, run = "\n", 0
+        elif run >= 2 * MAX_LINE:
+            out.append("\n")
+            run = 0
+        out.append(token)
+        run += len(token) if "\n" not in token else 0
+    return "".join(out), True
+
+
+def _summarise(messages: list[str]) -> list[str]:
+    counts = Counter(messages)
+    return [message if counts[message] == 1 else f"{message} (x{counts[message]})" for message in counts]
+
+
+def balance_math(tex: str) -> tuple[str, list[str]]:
+    """TeX math that TeX will accept structurally, and a description of each fix."""
+    messages: list[str] = []
+    tex, stripped = _strip_delimiters(tex)
+    if stripped:
+        messages.append(stripped)
+    balancer = _Balancer(tex)
+    try:
+        result = balancer.run()
+    except _TooDeep:
+        return OMITTED, [OMITTED_MESSAGE]
+    messages.extend(balancer.messages)
+    result, broken = _break_long_lines(result)
+    if broken:
+        messages.append(f"broke lines longer than {MAX_LINE} characters")
+    return result, _summarise(messages)
+
+
+def run(book: m.Book, context) -> m.Book:
+    def fix(post: m.Post, math: m.Math):
+        tex, messages = balance_math(math.tex)
+        for message in messages:
+            context.report(post, math.line, PASS, message, warning=message == OMITTED_MESSAGE)
+        return dataclasses.replace(math, tex=tex) if tex != math.tex else math
+
+    return walk.map_math(book, fix)
