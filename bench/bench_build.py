@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""How long bookgen takes, and where the time goes.  See bench/README.md.
+
+    python bench/bench_build.py [--corpus DIR] [--repeat N] [--no-pandoc] [--no-tex]
+
+(a) .tex for every post of the corpus: bookgen (read + normalize + render, one
+    synthetic volume of all posts) versus ``pandoc -f markdown -t latex`` on the
+    same files, one process per file as a user would run it;
+(b) a full build of the demo volume: bookgen's own share (prepare + write)
+    versus latexmk/xelatex;
+(c) the normalizer over the corpus: its total, each pass, and its share of a
+    ``--tex-only`` run.
+
+A part is skipped, with a message, when the corpus, pandoc or TeX is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bookgen import transforms  # noqa: E402
+from bookgen.errors import UserError  # noqa: E402
+from bookgen.manifest import ChapterEntry, Manifest, Volume, load_manifest  # noqa: E402
+from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, write_volume  # noqa: E402
+from bookgen.sources import SourceIndex  # noqa: E402
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "md"
+
+
+def corpus_dir(option: str | None) -> Path:
+    if option:
+        return Path(option).resolve()
+    env = os.environ.get("BOOKGEN_CORPUS")
+    return Path(env).resolve() if env else DEFAULT_CORPUS
+
+
+def clear_caches() -> None:
+    """Parses are cached per process; clear them so every repeat is a cold run like a fresh `bookgen build`."""
+    from bookgen.transforms import tex
+
+    for function in (tex.parse,):
+        function.cache_clear()
+
+
+def heading(text: str) -> None:
+    print()
+    print(text)
+    print("-" * len(text))
+
+
+def seconds(value: float) -> str:
+    return f"{value * 1000:8.1f} ms" if value < 1 else f"{value:8.2f} s "
+
+
+def corpus_volume(folder: Path) -> tuple[Manifest, Volume, int]:
+    """A synthetic volume holding every post in ``folder``, in archive-id order."""
+    index = SourceIndex.scan((folder,))
+    ids = sorted(index.by_id)
+    volume = Volume(
+        key="corpus", title="corpus", subtitle="", author="", paper="a4paper", traditional=None, phrases=None,
+        sources=(folder,), images=(), chapters=tuple(ChapterEntry(i, None, 0) for i in ids), line=0,
+    )  # fmt: skip
+    manifest = Manifest(path=REPO / "series.yaml", sources=(), images=(), volumes={"corpus": volume})
+    return manifest, volume, len(ids)
+
+
+def timed_passes() -> tuple[list, dict[str, float]]:
+    """The normalizer's passes, each wrapped to add its time to a dict."""
+    times: dict[str, float] = {}
+    wrapped = []
+    for name, run in transforms.normalizer_passes():
+        def timed(book, context, run=run, name=name):
+            start = time.perf_counter()
+            try:
+                return run(book, context)
+            finally:
+                times[name] = times.get(name, 0.0) + time.perf_counter() - start
+
+        wrapped.append((name, timed))
+    return wrapped, times
+
+
+def prepare_timed(manifest, volume, options, per_pass: bool):
+    """prepare_volume, optionally with per-pass timings (by swapping in wrapped passes)."""
+    if not per_pass:
+        return prepare_volume(manifest, volume, options), {}
+    wrapped, times = timed_passes()
+    original = transforms.normalizer_passes
+    transforms.normalizer_passes = lambda: wrapped
+    try:
+        return prepare_volume(manifest, volume, options), times
+    finally:
+        transforms.normalizer_passes = original
+
+
+# ---------------------------------------------------------------- (a) and (c)
+
+
+def bench_corpus(folder: Path, repeat: int, use_pandoc: bool) -> None:
+    heading(f"(a) .tex for every post of {folder}")
+    manifest, volume, count = corpus_volume(folder)
+    if count == 0:
+        print("skipped: no posts with an archive id in the corpus folder")
+        return
+    options = BuildOptions(sources=(folder,), tex_only=True)
+    runs = []
+    for _ in range(repeat):
+        clear_caches()
+        start = time.perf_counter()
+        prepared, pass_times = prepare_timed(manifest, volume, options, per_pass=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            write_start = time.perf_counter()
+            write_volume(prepared, Path(tmp) / "corpus")
+            write = time.perf_counter() - write_start
+        total = time.perf_counter() - start
+        runs.append((total, write, dict(prepared.stopwatch.times), pass_times))
+    total, write, stages, pass_times = min(runs, key=lambda r: r[0])
+    files = sum(1 for p in prepared.files if p.startswith("posts/"))
+    print(f"posts: {count} ({files} .tex files), best of {repeat}")
+    print(f"bookgen total (read + normalize + render + write): {seconds(total)}  ({total / count * 1000:.1f} ms/post)")
+    for stage in ("load+parse", "normalize", "render"):
+        print(f"  {stage:<12} {seconds(stages.get(stage, 0.0))}")
+    print(f"  {'write':<12} {seconds(write)}")
+
+    if not use_pandoc:
+        print("pandoc: skipped (--no-pandoc)")
+    elif shutil.which("pandoc") is None:
+        print("pandoc: skipped (not installed)")
+    else:
+        paths = [SourceIndex.scan((folder,)).by_id[c.id] for c in volume.chapters]
+        version = subprocess.run(["pandoc", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+        pandoc_runs = []
+        failures = 0
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for path in paths:
+                done = subprocess.run(["pandoc", "-f", "markdown", "-t", "latex", str(path)],
+                                      capture_output=True)  # fmt: skip
+                failures += done.returncode != 0
+            pandoc_runs.append(time.perf_counter() - start)
+        pandoc_time = min(pandoc_runs)
+        print(f"{version} (-f markdown -t latex, one process per post): {seconds(pandoc_time)}"
+              f"  ({pandoc_time / count * 1000:.1f} ms/post{', %d failed' % failures if failures else ''})")  # fmt: skip
+        print(f"ratio bookgen / pandoc: {total / pandoc_time:.2f}  (below 1: bookgen is faster)")
+
+    heading("(c) the normalizer over the corpus")
+    normalize = stages.get("normalize", 0.0)
+    print(f"normalizer: {seconds(normalize)}  = {normalize / total * 100:.1f}% of the --tex-only work above")
+    for name, value in sorted(pass_times.items(), key=lambda item: -item[1]):
+        share = value / normalize * 100 if normalize else 0.0
+        print(f"  {name:<18} {seconds(value)}  {share:5.1f}% of the normalizer")
+
+
+# ---------------------------------------------------------------- (b)
+
+
+def bench_demo(repeat: int) -> None:
+    heading("(b) full build of the demo volume")
+    missing = [tool for tool in ("latexmk", "xelatex") if shutil.which(tool) is None]
+    if missing:
+        print(f"skipped: {' and '.join(missing)} not installed")
+        return
+    manifest = load_manifest(REPO / "series.yaml")
+    volume = manifest.volume("demo")
+    results = []
+    for _ in range(repeat):
+        clear_caches()
+        with tempfile.TemporaryDirectory() as tmp:
+            options = BuildOptions(out_dir=Path(tmp))
+            start = time.perf_counter()
+            prepared = prepare_volume(manifest, volume, options)
+            result = build_volume(prepared, options)
+            total = time.perf_counter() - start
+            times = dict(result.times)
+            pages = result.log.pages if result.log else 0
+        results.append((total, times, pages))
+    total, times, pages = min(results, key=lambda r: r[0])
+    tex = times.get("tex", 0.0)
+    own = sum(value for name, value in times.items() if name != "tex")
+    print(f"posts: {len(volume.chapters)}, {pages} pages, best of {repeat} (a fresh build folder each time)")
+    print(f"total:                 {seconds(total)}")
+    print(f"bookgen (prepare+write): {seconds(own)}  {own / total * 100:5.1f}%")
+    for name in ("load+parse", "normalize", "render", "write"):
+        print(f"  {name:<12}          {seconds(times.get(name, 0.0))}")
+    print(f"latexmk/xelatex:       {seconds(tex)}  {tex / total * 100:5.1f}%")
+    print(f"ratio bookgen / TeX: {own / tex:.3f}" if tex else "TeX time: 0")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", help="folder of posts (default: $BOOKGEN_CORPUS or ../shared/corpus/md)")
+    parser.add_argument("--repeat", type=int, default=1, help="run each part N times and keep the best (default 1)")
+    parser.add_argument("--no-pandoc", action="store_true", help="skip the pandoc comparison")
+    parser.add_argument("--no-tex", action="store_true", help="skip the demo build with xelatex")
+    args = parser.parse_args()
+    repeat = max(1, args.repeat)
+    print(f"bookgen benchmark — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    folder = corpus_dir(args.corpus)
+    if folder.is_dir() and any(folder.glob("*.md")):
+        try:
+            bench_corpus(folder, repeat, not args.no_pandoc)
+        except UserError as exc:
+            print(f"stopped: bookgen cannot prepare the corpus: {exc}")
+    else:
+        heading("(a) and (c): the corpus")
+        print(f"skipped: no corpus at {folder} (give --corpus DIR or set BOOKGEN_CORPUS)")
+    if args.no_tex:
+        heading("(b) full build of the demo volume")
+        print("skipped (--no-tex)")
+    else:
+        try:
+            bench_demo(repeat)
+        except UserError as exc:
+            print(f"stopped: the demo build failed: {exc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
