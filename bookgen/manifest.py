@@ -48,11 +48,12 @@ class Manifest:
     sources: tuple[Path, ...]
     images: tuple[Path, ...]
     volumes: dict[str, Volume]
+    volumes_line: int = 1
 
     def volume(self, key: str) -> Volume:
         if key not in self.volumes:
             known = ", ".join(self.volumes)
-            raise ManifestError(f"no volume named '{key}' (known: {known})", self.path)
+            raise ManifestError(f"no volume named '{key}' (known: {known})", self.path, self.volumes_line)
         return self.volumes[key]
 
 
@@ -148,7 +149,9 @@ def load_manifest(path: Path) -> Manifest:
         if key in volumes:
             raise reader.fail(key_node, f"duplicate volume '{key}'")
         volumes[key] = _load_volume(reader, key, key_node, value_node)
-    return Manifest(path=path.resolve(), sources=sources, images=images, volumes=volumes)
+    return Manifest(
+        path=path.resolve(), sources=sources, images=images, volumes=volumes, volumes_line=volumes_node.start_mark.line
+    )
 
 
 def _load_volume(reader: _Reader, key: str, key_node: yaml.Node, node: yaml.Node) -> Volume:

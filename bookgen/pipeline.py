@@ -6,8 +6,6 @@ runs before anything is written, so a bad input leaves build/ as it was.
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -15,7 +13,7 @@ from typing import Callable, Iterable
 import jinja2
 
 from bookgen import model as m
-from bookgen.compile import LogSummary, Stopwatch, compile_volume
+from bookgen.compile import LogSummary, Stopwatch, check_tools, compile_volume
 from bookgen.diagnostics import Reporter
 from bookgen.errors import ManifestError, SourceError, UserError
 from bookgen.latex.language import language_for
@@ -135,9 +133,22 @@ def prepare_volume(
         try:
             files = render_book(book, env, language, manifest.path.name)
         except jinja2.TemplateError as exc:
-            raise UserError(f"template error: {exc}", getattr(exc, "filename", None), getattr(exc, "lineno", None))
+            raise template_error(exc) from None
     images = dict(context.options.get("images", {}))
     return Prepared(volume, book, files, images, reporter, stopwatch)
+
+
+def template_error(exc: jinja2.TemplateError) -> UserError:
+    """Name the template and line, also for errors raised while rendering (they carry neither)."""
+    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if filename is None:
+        import traceback
+
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename.endswith(".j2"):
+                filename, line = frame.filename, frame.lineno
+                break
+    return UserError(f"template error: {exc}", filename, line)
 
 
 def write_volume(prepared: Prepared, volume_dir: Path) -> list[str]:
@@ -166,6 +177,8 @@ def build_volume(
     prepared: Prepared, options: BuildOptions, on_pass: Callable[[int, str], None] = lambda n, rule: None
 ) -> VolumeResult:
     volume_dir = options.out_dir / prepared.volume.key
+    if not options.tex_only:
+        check_tools()  # before writing: a build that cannot run TeX leaves the output folder alone
     with prepared.stopwatch.time("write"):
         written = write_volume(prepared, volume_dir)
     result = VolumeResult(
@@ -187,9 +200,3 @@ def build_volume(
     return result
 
 
-def replace_chapters(book: m.Book, chapters) -> m.Book:
-    return dataclasses.replace(book, chapters=tuple(chapters))
-
-
-def elapsed(start: float) -> float:
-    return time.perf_counter() - start

@@ -35,7 +35,7 @@ ROOTS = {
     "figures": (TESTS_DIR / "roots" / "figures", ()),
 }
 PLACEHOLDER = "<ROOT>"
-VERBATIM = re.compile(r"^\\begin\{Verbatim\}\n.*?^\\end\{Verbatim\}$", re.DOTALL | re.MULTILINE)
+VERBATIM = re.compile(r"^\\begin\{bookgencode\}\n.*?^\\end\{bookgencode\}$", re.DOTALL | re.MULTILINE)
 
 
 def normalize(relative: str, data: bytes, root: Path) -> bytes:
@@ -182,7 +182,7 @@ def test_golden_files_are_sensible_latex():
         assert "\t" not in text, f"{path}: a tab"
         # Outside code blocks (which may show any TeX), environments are balanced.
         outside = VERBATIM.sub("", text)
-        assert "\\begin{Verbatim}" not in outside and "\\end{Verbatim}" not in outside, f"{path}: Verbatim"
+        assert "\\begin{bookgencode}" not in outside and "\\end{bookgencode}" not in outside, f"{path}: code"
         for env in ("figure", "longtable", "itemize", "enumerate", "quote", "equation", "align"):
             begins, ends = outside.count(f"\\begin{{{env}}}"), outside.count(f"\\end{{{env}}}")
             assert begins == ends, f"{path}: {begins} \\begin{{{env}}} but {ends} \\end"

@@ -40,9 +40,12 @@ def escape_code(text: str) -> str:
 
 
 def verbatim_safe(code: str) -> str:
-    r"""Code for a Verbatim environment: only a line that would end it needs care."""
+    r"""Code for the ``bookgencode`` Verbatim environment: only a line that would end it needs care.
+
+    A private environment name means code that mentions ``\end{Verbatim}`` prints as written.
+    """
     code = _INVISIBLE.sub("", code).replace("\t", "    ")
-    return re.sub(r"^(\s*)\\end\{Verbatim\}", r"\1\\end {Verbatim}", code, flags=re.MULTILINE)
+    return re.sub(r"^(\s*)\\end\{bookgencode\}", r"\1\\end {bookgencode}", code, flags=re.MULTILINE)
 
 
 def tex_comment(text: str) -> str:

@@ -32,6 +32,9 @@ class Writer:
         self.post = post
         self.footnotes = dict(post.footnotes)
         self.heading_labels: set[str] = set()
+        # Inside a footnote, heading, caption or table cell a link's URL is given in
+        # parentheses: a \footnote there is lost, or breaks the table of contents.
+        self.no_footnotes = 0
 
     # ---- blocks
     def blocks(self, blocks: tuple[m.Block, ...]) -> str:
@@ -43,7 +46,7 @@ class Writer:
 
     def block_heading(self, block: m.Heading) -> str:
         command = SECTION_COMMANDS.get(block.level, "paragraph")
-        title = self.inlines(block.children)
+        title = self.inlines_without_footnotes(block.children)
         label = heading_label(self.post.id, block.anchor)
         if label in self.heading_labels:  # a repeated heading text: links go to its first use
             return f"\\{command}{{{title}}}"
@@ -55,7 +58,7 @@ class Writer:
 
     def block_codeblock(self, block: m.CodeBlock) -> str:
         code = verbatim_safe(block.text.rstrip("\n"))
-        return f"\\begin{{Verbatim}}\n{code}\n\\end{{Verbatim}}"
+        return f"\\begin{{bookgencode}}\n{code}\n\\end{{bookgencode}}"
 
     def block_listblock(self, block: m.ListBlock) -> str:
         env = "enumerate" if block.ordered else "itemize"
@@ -70,7 +73,7 @@ class Writer:
         return "\\bookgenrule"
 
     def block_figure(self, block: m.Figure) -> str:
-        caption = self.inlines(block.caption).strip()
+        caption = self.inlines_without_footnotes(block.caption).strip()
         if block.local_file:
             body = f"\\includegraphics[width=\\linewidth,height=0.45\\textheight,keepaspectratio]{{{block.local_file}}}"
         else:
@@ -96,7 +99,7 @@ class Writer:
         return "\n".join(lines)
 
     def row(self, cells, columns: int, bold: bool = False) -> str:
-        rendered = [self.inlines(c).strip() for c in cells]
+        rendered = [self.inlines_without_footnotes(c).strip() for c in cells]
         if bold:
             rendered = [f"\\textbf{{{c}}}" if c else "" for c in rendered]
         return " & ".join(_pad(rendered, columns, "")) + " \\\\"
@@ -104,6 +107,13 @@ class Writer:
     # ---- inlines
     def inlines(self, nodes) -> str:
         return "".join(self.inline(n) for n in nodes)
+
+    def inlines_without_footnotes(self, nodes) -> str:
+        self.no_footnotes += 1
+        try:
+            return self.inlines(nodes)
+        finally:
+            self.no_footnotes -= 1
 
     def inline(self, node: m.Inline) -> str:
         return getattr(self, "inline_" + type(node).__name__.lower())(node)
@@ -136,6 +146,8 @@ class Writer:
         text = self.inlines(node.children)
         if node.children == (m.Text(node.url),) or not text.strip():
             return f"\\url{{{escape_url(url)}}}"
+        if self.no_footnotes:
+            return f"{text}（\\url{{{escape_url(url)}}}）"
         return f"{text}\\footnote{{\\url{{{escape_url(url)}}}}}"
 
     def inline_chapterref(self, node: m.ChapterRef) -> str:
@@ -145,11 +157,13 @@ class Writer:
 
     def inline_footnoteref(self, node: m.FootnoteRef) -> str:
         blocks = self.footnotes.get(node.label, ())
-        body = "\\par ".join(self.inlines(b.children).strip() for b in blocks if isinstance(b, m.Paragraph))
+        body = "\\par ".join(
+            self.inlines_without_footnotes(b.children).strip() for b in blocks if isinstance(b, m.Paragraph)
+        )
         return f"\\footnote{{{body}}}"
 
     def inline_linebreak(self, node: m.LineBreak) -> str:
-        return "\\\\\n"
+        return "\\\\\\relax\n"  # \relax: a next line starting with `[` is not \\'s optional argument
 
     def inline_rawtex(self, node: m.RawTex) -> str:
         return node.tex

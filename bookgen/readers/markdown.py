@@ -327,6 +327,8 @@ def _images_of(para: m.Paragraph) -> list[_Image] | None:
 def _is_caption(block) -> bool:
     if not isinstance(block, m.Paragraph) or any(isinstance(c, (m.LineBreak, _Image)) for c in block.children):
         return False
+    if _images_of(block) is not None:  # the next image is a figure of its own, not a caption
+        return False
     text = _plain_inlines(block.children)
     return 0 < len(text) <= CAPTION_MAX_CHARS and "\n" not in text and not any(
         isinstance(c, m.Math) and c.display for c in block.children
