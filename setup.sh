@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install what bookgen needs on Debian/Ubuntu and build the demo book.
+#   ./setup.sh              TeX Live + fonts (apt), bookgen in .venv (pip), then build/demo.pdf
+#   ./setup.sh --no-build   install only
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES=(
+  texlive-xetex texlive-lang-chinese texlive-lang-cjk texlive-latex-recommended texlive-latex-extra
+  texlive-science texlive-plain-generic lmodern latexmk fonts-noto-cjk poppler-utils
+)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  if ! python3 -m venv .venv 2>/dev/null; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >/dev/null
+    rm -rf .venv && python3 -m venv .venv
+  fi
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+
+if [ "${1:-}" != "--no-build" ]; then
+  .venv/bin/bookgen build demo
+  echo "setup: done — open build/demo.pdf; run the tests with: .venv/bin/python -m pytest"
+fi
