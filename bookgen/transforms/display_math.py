@@ -37,6 +37,7 @@ INNER_FORM = {
     "equation": None, "displaymath": None, "align": "aligned", "flalign": "aligned", "alignat": "alignedat",
     "gather": "gathered", "multline": "multlined", "eqnarray": "aligned",
 }  # fmt: skip
+NESTED_CANDIDATE = re.compile(r"\\begin\{(?:" + "|".join(TOP_LEVEL) + r")\*?\}")
 ROW_NUMBERED = ("align", "gather", "flalign", "alignat")  # one number per row
 KEEP_OUTSIDE = ("label", "tag", "nonumber", "notag")
 
@@ -62,6 +63,8 @@ def demote_nested(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
 
 def _demote_once(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
     edits, notes = [], []
+    if not NESTED_CANDIDATE.search(source):
+        return source, notes
     for node, parents in tex.walk(tex.parse(source)):
         nested = any(is_top_level(p) for p in parents) or inside_top_level
         if is_top_level(node) and nested:
@@ -121,6 +124,8 @@ def split_outside(body: str) -> tuple[str, str]:
 
 
 def has_top_level(body: str, macro: str | None = None, special: str | None = None) -> bool:
+    if (macro and "\\" + macro not in body) or (special and special not in body):
+        return False  # cheap answer before parsing
     for node in tex.parse(body):
         if macro and isinstance(node, tex.LatexMacroNode) and node.macroname == macro:
             return True
@@ -142,6 +147,8 @@ def fix_single_equation(env: str, body: str) -> tuple[str, list[str]]:
 def fix_tags(body: str, env: str) -> tuple[str, list[str]]:
     r"""Move ``\tag`` out of inner environments; keep one per row."""
     notes, edits = [], []
+    if "\\tag" not in body and "eqno" not in body:
+        return body, notes
     for node, parents in tex.walk(tex.parse(body)):
         if isinstance(node, tex.LatexMacroNode) and node.macroname in ("eqno", "leqno"):
             edits.append(tex.Edit(node.pos, node.pos + node.len, "\\tag*"))
@@ -241,6 +248,8 @@ def fix_aligned_ampersand(source: str) -> tuple[str, list[str]]:
 
 def fix_array_columns(source: str) -> tuple[str, list[str]]:
     edits, notes = [], []
+    if "{array}" not in source:
+        return source, notes
     for node, _parents in tex.walk(tex.parse(source)):
         if not (isinstance(node, tex.LatexEnvironmentNode) and node.environmentname == "array"):
             continue

@@ -46,6 +46,8 @@ class PostLabels:
 
 
 def label_nodes(source: str):
+    if "\\label" not in source:
+        return
     for node, parents in tex.walk(tex.parse(source)):
         if isinstance(node, tex.LatexMacroNode) and node.macroname == "label":
             args = tex.macro_args(node)
@@ -56,6 +58,8 @@ def label_nodes(source: str):
 def units(source: str) -> list[tuple[str, int, int]]:
     """The numbered units of a display: (environment, start, end) per equation or align row."""
     out = []
+    if "\\label" not in source:
+        return out
     for node in tex.parse(source):
         if not isinstance(node, tex.LatexEnvironmentNode):
             continue
@@ -119,6 +123,8 @@ def rewrite_display(post: m.Post, index: int, math: m.Math, labels: PostLabels, 
 
 def _number_labelled_units(post, math, source, unit_spans, labelled_units, context) -> list[tex.Edit]:
     edits: list[tex.Edit] = []
+    if not labelled_units:
+        return edits
     envs_done: set[int] = set()
     for env, start, end in unit_spans:
         labelled = (start, end) in labelled_units
@@ -166,6 +172,8 @@ REF_MACROS = ("eqref", "ref", "autoref", "cref", "Cref", "pageref")
 
 def rewrite_refs(post: m.Post, math: m.Math, source: str, labels: PostLabels, context: Context) -> str:
     edits = []
+    if "ref" not in source:
+        return source
     for node, _parents in tex.walk(tex.parse(source)):
         if not (isinstance(node, tex.LatexMacroNode) and node.macroname in REF_MACROS):
             continue

@@ -27,6 +27,8 @@ BACKSLASH_RUN = re.compile(r"(\\+)([^\\]?)")
 TRAILING_SPACES = re.compile(r"[ \t]+$", re.MULTILINE)
 BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
 ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#[0-9]{1,6}|#x[0-9A-Fa-f]{1,5});")
+# A cheap look before parsing: an unescaped _ somewhere after a text-mode command.
+UNDERSCORE_IN_TEXT = re.compile(r"\\(?:text|textrm|textbf|textit|mbox)\s*\{[^}]*(?<!\\)_")
 BR_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
@@ -104,7 +106,7 @@ def clean_math(source: str, html2text: bool) -> tuple[str, list[str]]:
         source, count = escape_percent(source)
         if count:
             notes.append(f"escaped bare % as \\% ({count}×)")
-    if "_" in source and "\\" in source:
+    if "_" in source and UNDERSCORE_IN_TEXT.search(source):
         source, count = escape_underscores_in_text(source)
         if count:
             notes.append("escaped _ inside \\text{…}")

@@ -110,10 +110,19 @@ def repair(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
     return source, notes, definitions
 
 
+TRIGGERS = re.compile(
+    r"\\(?:require|style|class|cssId|bbox|unicode|color|textcolor|colorbox|gt|lt|tiny|scriptsize|footnotesize|small"
+    r"|normalsize|large|Large|LARGE|huge|Huge|newcommand|renewcommand|providecommand|DeclareMathOperator)(?![A-Za-z])"
+    r"|\\(?:boldsymbol|bm|pmb)\s*\{\s*\\(?:boldsymbol|bm)"
+)
+
+
 def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
     edits: list[tex.Edit] = []
     notes: list[str] = []
     definitions: list[tuple[str, str]] = []
+    if not TRIGGERS.search(source):
+        return source, notes, definitions
     for node, _parents in tex.walk(tex.parse(source)):
         if not isinstance(node, tex.LatexMacroNode):
             continue
