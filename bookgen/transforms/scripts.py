@@ -48,14 +48,56 @@ def _collect(nodes, edits: list[tex.Edit]) -> None:
         previous = node
 
 
+def separate_double_scripts(source: str) -> tuple[str, int]:
+    r"""``x^a^b`` → ``x^a{}^b`` (and ``x_a_b`` → ``x_a{}_b``): TeX stops with "Double superscript"."""
+    edits: list[tex.Edit] = []
+    _double_scripts(tex.parse(source), edits)
+    for node, parents in tex.walk(tex.parse(source)):
+        if not isinstance(node, tex.LatexCharsNode) and not tex.inside_text(parents + (node,)):
+            _double_scripts(getattr(node, "nodelist", None) or [], edits)
+    edits = sorted(set(edits))
+    return (tex.apply_edits(source, edits), len(edits)) if edits else (source, 0)
+
+
+def _double_scripts(nodes, edits: list[tex.Edit]) -> None:
+    """Walk one list of sibling nodes as TeX's math list: nucleus, then at most one ^ and one _."""
+    seen: set[str] = set()  # the scripts the current nucleus already has
+    argument_next = False  # the next atom is a script's argument, not a new nucleus
+    for node in nodes:
+        if node is None or isinstance(node, tex.LatexCommentNode):
+            continue
+        if not isinstance(node, tex.LatexCharsNode):
+            if argument_next:
+                argument_next = False
+            else:
+                seen = set()
+            continue
+        for offset, char in enumerate(node.chars):
+            if char.isspace() or char == "'":
+                continue
+            if char in "^_" and not argument_next:
+                if char in seen:
+                    edits.append(tex.Edit(node.pos + offset, node.pos + offset, "{}"))
+                    seen = set()
+                seen.add(char)
+                argument_next = True
+            elif argument_next:
+                argument_next = False
+            else:
+                seen = set()
+
+
 def run(book: m.Book, context: Context) -> m.Book:
     def repair(post: m.Post, math: m.Math) -> m.Math:
-        if "_\\" not in math.tex and "^\\" not in math.tex and "_ \\" not in math.tex and "^ \\" not in math.tex:
-            return math
-        source, count = brace_macro_scripts(math.tex)
-        if count:
-            context.report(post, math.line, NAME, f"braced {count} script argument(s) written as \\cmd{{…}}")
-            return dataclasses.replace(math, tex=source)
-        return math
+        source = math.tex
+        if "_\\" in source or "^\\" in source or "_ \\" in source or "^ \\" in source:
+            source, count = brace_macro_scripts(source)
+            if count:
+                context.report(post, math.line, NAME, f"braced {count} script argument(s) written as \\cmd{{…}}")
+        if source.count("^") > 1 or source.count("_") > 1:
+            source, count = separate_double_scripts(source)
+            if count:
+                context.report(post, math.line, NAME, f"separated {count} doubled script(s) with {{}}")
+        return dataclasses.replace(math, tex=source) if source != math.tex else math
 
     return map_math(book, repair)
