@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from bookgen import model as m
 from bookgen.transforms import Context
-from bookgen.transforms.walk import map_post, map_posts
+from bookgen.transforms.walk import map_blocks, map_post, map_posts
 
 NAME = "links"
 POST_URL = re.compile(r"^(?:https?://(?:www\.)?(?:spaces\.ac\.cn|kexue\.fm))?/archives/(\d+)/?(?:#(.*))?$")
@@ -40,14 +40,13 @@ def run(book: m.Book, context: Context) -> m.Book:
     chapters = {ch.post.id: (number, headings_of(ch.post)) for number, ch in enumerate(book.chapters, 1)}
 
     def per_post(post: m.Post) -> m.Post:
-        def rewrite(node):
+        def rewrite(node, line: int):
             if not isinstance(node, m.Link):
                 return node
             match = POST_URL.match(node.url.strip())
             if not match:
                 return node
             target, fragment = int(match.group(1)), unquote(match.group(2) or "")
-            line = _line_of(post, node)
             if target in chapters and target != post.id or (target == post.id and fragment):
                 number, anchors = chapters[target]
                 anchor = fragment if fragment in anchors else None
@@ -59,28 +58,13 @@ def run(book: m.Book, context: Context) -> m.Book:
                 return dataclasses.replace(node, url=absolute)
             return node
 
-        return map_post(post, rewrite)
+        def per_block(block):
+            # Block by block, so each link is reported at the line of the block holding it.
+            if not isinstance(block, (m.Paragraph, m.Heading, m.Table, m.Figure)):
+                return block
+            return map_blocks((block,), inline_fn=lambda node: rewrite(node, block.line))[0]
+
+        return map_post(post, block_fn=per_block)
 
     return map_posts(book, per_post)
 
-
-def _line_of(post: m.Post, link: m.Link) -> int:
-    """The line of the block holding ``link`` (links carry no line of their own)."""
-    found = [post.blocks[0].line if post.blocks else 1]
-
-    def search(block):
-        if _contains(getattr(block, "children", ()), link) and found[0] == (post.blocks[0].line if post.blocks else 1):
-            found[0] = block.line
-        return block
-
-    map_post(post, block_fn=search)
-    return found[0]
-
-
-def _contains(nodes, target) -> bool:
-    for node in nodes if isinstance(nodes, tuple) else ():
-        if node is target or node == target:
-            return True
-        if _contains(getattr(node, "children", ()), target):
-            return True
-    return False
