@@ -32,9 +32,14 @@ UNSAFE = re.compile(r"[^A-Za-z0-9:._-]")
 
 
 def namespaced(post_id: int, label: str) -> str:
-    """A label safe for LaTeX and hyperref, unique per post, the same on every run."""
+    """A label safe for LaTeX and hyperref, unique per post, the same on every run.
+
+    A label already in this post's namespace is kept as it is, so running the
+    pass again (on its own output) changes nothing.
+    """
     safe = UNSAFE.sub(lambda c: f"u{ord(c.group(0)):x}", label.strip())
-    return f"p{post_id}:{safe}"
+    prefix = f"p{post_id}:"
+    return safe if safe.startswith(prefix) else prefix + safe
 
 
 @dataclass
@@ -167,6 +172,22 @@ def rewrite_inline(post: m.Post, index: int, math: m.Math, labels: PostLabels):
     return tex.apply_edits(math.tex, edits), anchors
 
 
+INLINE_ANCHOR = re.compile(r"\\bookgeninlinelabel\{([^{}]*)\}")
+
+
+def anchors_of(post: m.Post) -> list[str]:
+    """The labels of the numbered anchors ``rewrite_inline`` left after inline math."""
+    found: list[str] = []
+
+    def gather(node):
+        if isinstance(node, m.RawTex):
+            found.extend(INLINE_ANCHOR.findall(node.tex))
+        return node
+
+    map_post(post, gather)
+    return found
+
+
 REF_MACROS = ("eqref", "ref", "autoref", "cref", "Cref", "pageref")
 
 
@@ -203,6 +224,8 @@ def resolve_post(post: m.Post, context: Context) -> m.Post:
 
     map_post(post, gather)
     labels = collect(post, maths, context)
+    for name in anchors_of(post):  # made by an earlier run from a label in inline math
+        labels.canonical.setdefault(name, name)
     counter = iter(range(len(maths)))
 
     def rewrite(node):
