@@ -2,9 +2,9 @@ r"""Pass ``unicode-math``: characters the fonts cannot typeset, made TeX.
 
 Math is set in the Computer Modern math fonts (no unicode-math), which have no
 CJK, no Greek and almost no Unicode symbols: xelatex logs ``Missing character``
-and drops each one.  Prose and ``\text{…}`` are set in Latin Modern with Noto
-CJK (through xeCJK), which covers CJK and Latin but not Greek small letters nor
-most math symbols.  So:
+and drops each one.  Prose and ``\text{…}`` are set in Latin Modern, with the
+characters xeCJK's classes route there in Noto CJK; together they still lack
+some symbols (ℝ, ⋅, ∘, ⟨, Unicode scripts …).  So:
 
 In math (outside text-mode arguments such as ``\text{…}``):
 
@@ -32,18 +32,18 @@ In math (outside text-mode arguments such as ``\text{…}``):
 
 A replacement that is more than one token is braced where it is a script or a
 bare macro argument (``x^α`` → ``x^\alpha`` but ``x^测`` → ``x^{\text{测}}``,
-``\frac ℝℤ`` → ``\frac{\mathbb{R}}{\mathbb{Z}}``), and a control word is never
+``\frac ℝℤ`` → ``\frac {\mathbb{R}}{\mathbb{Z}}``), and a control word is never
 glued to a following letter (``×a`` → ``\times a``).  XeTeX gives CJK and Greek
-letters catcode 11, so ``\quad中文`` would be one undefined control word: a
-space is put after any control word followed by a non-ASCII letter, in math and
-in text arguments alike.
+letters catcode 11, so ``\quad中文`` is one undefined control word (pylatexenc
+agrees): it is split after its ASCII part (``\quad{\text{中文}}`` in math,
+``\quad 中文`` in text).
 
-In text (prose ``Text`` nodes, and ``\text{…}`` in math) a symbol from
-``SYMBOLS`` that the text fonts lack (``TEXT_GLYPHS`` lists those they have)
-becomes inline math: prose ``α`` → ``$\alpha$`` (in a heading,
-``\texorpdfstring{$\alpha$}{α}`` so the PDF bookmark keeps it),
-``\text{≈}`` → ``\text{$\approx$}``.  Emoji in text are dropped with a warning.
-Characters not in the table are left to the fonts.
+In text (prose ``Text`` nodes, and ``\text{…}`` in math) a symbol from the
+tables that the text fonts lack (``TEXT_GLYPHS`` lists those they have, as
+measured with the preamble) becomes inline math: prose ``ℝ`` → ``$\mathbb{R}$``
+(in a heading ``\texorpdfstring{$\mathbb{R}$}{ℝ}``, so the PDF bookmark keeps
+it), ``\text{a⋅b}`` → ``\text{a$\cdot$b}``.  Emoji in text are dropped with a
+warning.  Characters not in the table are left to the fonts.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ SYMBOLS: dict[str, str] = {
     "⇄": r"\rightleftarrows", "↺": r"\circlearrowleft", "↻": r"\circlearrowright",
     # big operators
     "∑": r"\sum", "∏": r"\prod", "∐": r"\coprod", "∫": r"\int", "∬": r"\iint", "∭": r"\iiint",
-    "∮": r"\oint", "∯": r"\oiint", "⋂": r"\bigcap", "⋃": r"\bigcup", "⋀": r"\bigwedge", "⋁": r"\bigvee",
+    "∮": r"\oint", "⋂": r"\bigcap", "⋃": r"\bigcup", "⋀": r"\bigwedge", "⋁": r"\bigvee",
     "⨁": r"\bigoplus", "⨂": r"\bigotimes", "⨀": r"\bigodot", "⨄": r"\biguplus", "√": r"\surd",
     # letter-like and miscellaneous
     "∞": r"\infty", "∅": r"\emptyset", "∂": r"\partial", "∇": r"\nabla", "∀": r"\forall", "∃": r"\exists",
@@ -118,7 +118,7 @@ SYMBOLS: dict[str, str] = {
     "ℰ": r"\mathcal{E}", "ℱ": r"\mathcal{F}", "ℋ": r"\mathcal{H}", "ℐ": r"\mathcal{I}", "ℒ": r"\mathcal{L}",
     "ℳ": r"\mathcal{M}", "ℛ": r"\mathcal{R}", "ℭ": r"\mathfrak{C}", "ℌ": r"\mathfrak{H}",
     "ℨ": r"\mathfrak{Z}", "ℊ": r"\mathit{g}", "ℯ": r"\mathit{e}", "ℴ": r"\mathit{o}", "ⅅ": r"\mathrm{D}",
-    "ⅆ": r"\mathrm{d}", "ⅇ": r"\mathrm{e}", "ⅈ": r"\mathrm{i}", "ⅉ": r"\mathrm{j}", "K": "K",
+    "ⅆ": r"\mathrm{d}", "ⅇ": r"\mathrm{e}", "ⅈ": r"\mathrm{i}", "ⅉ": r"\mathrm{j}", "\u212a": "K",
     "℃": r"{}^{\circ}\mathrm{C}", "∠": r"\angle", "∡": r"\measuredangle", "∴": r"\therefore",
     "∵": r"\because", "△": r"\triangle", "▽": r"\triangledown", "□": r"\square", "■": r"\blacksquare",
     "∎": r"\blacksquare", "◇": r"\Diamond", "◊": r"\lozenge", "★": r"\bigstar", "☆": r"\star",
@@ -127,8 +127,8 @@ SYMBOLS: dict[str, str] = {
     "♯": r"\sharp", "′": "'", "″": "''", "‴": "'''", "‵": r"\backprime",
     # dots and delimiters
     "…": r"\ldots", "⋯": r"\cdots", "⋮": r"\vdots", "⋱": r"\ddots", "‖": r"\|", "⟨": r"\langle",
-    "⟩": r"\rangle", "\u2329": r"\langle", "\u232a": r"\rangle", "\u3008": r"\langle", "\u3009": r"\rangle", "⌈": r"\lceil",
-    "⌉": r"\rceil", "⌊": r"\lfloor", "⌋": r"\rfloor",
+    "⟩": r"\rangle", "\u2329": r"\langle", "\u232a": r"\rangle", "\u3008": r"\langle", "\u3009": r"\rangle",
+    "⌈": r"\lceil", "⌉": r"\rceil", "⌊": r"\lfloor", "⌋": r"\rfloor",
     # spaces
     "\u00a0": "~", "\u2000": r"\enspace", "\u2001": r"\quad", "\u2002": r"\enspace", "\u2003": r"\quad",
     "\u2004": r"\;", "\u2005": r"\:", "\u2006": r"\,", "\u2007": r"\enspace", "\u2008": r"\,",
@@ -165,12 +165,14 @@ COMBINING = {
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\u00ad\ufeff\ufe0e\ufe0f"
                        "\u202a\u202b\u202c\u202d\u202e")
 
-# The characters of SYMBOLS, SUPERSCRIPTS and SUBSCRIPTS that the text fonts (Latin Modern Roman and
-# Noto CJK through xeCJK) do have.  Found by setting each of them in prose with bookgen's preamble
-# and reading xelatex's "Missing character" lines (TeX Live 2022): every other one is missing.
+# The characters of SYMBOLS, SUPERSCRIPTS and SUBSCRIPTS that the text fonts (Latin Modern Roman, and
+# Noto CJK for what the preamble's xeCJK char classes send there) do have: every other one is missing.
+# Generated with `python tools/make_known_macros.py --text-glyphs` (TeX Live 2022); rerun it after
+# changing the preamble's fonts or char classes.
 TEXT_GLYPHS = frozenset(
-    "¬°±²³·¹×÷µ–—‐‒‖‘’“”†‡•…−←↑→↓∗√∞∙∕⁄K℃№ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ"
-    "\u00a0\u2002\u2003\u2009\u3000"
+    '\xa0¬°±²³µ·¹×÷ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩαβγδεζηθικλμνξοπρςστυφχψω'
+    '‐‑–‖†‡•…⁄℃ℊℏℓΩ℧ℵ←↑→↓↔↕↖↗↘↙⇄⇋⇌⇐⇒⇔∀∂∃∅∆∇∈∉∋∏∑−∓∕√∝∞∠∣∥∦∧∨∩∪∫∬∭'
+    '∮∴∵∶∷∽≃≅≈≠≡≢≤≥≦≧≪≫≮≯≲≳⊂⊃⊄⊆⊇⊊⊋⊕⊖⊗⊘⊙⊥⋯〈〉■□△▽◇◊★☆♠♡♢♣♥♦♭♮♯\u3000〈〉'
 )
 # fmt: on
 
@@ -191,7 +193,8 @@ _CJK = (
 _RUN = re.compile(
     f"[{_CJK}]+(?:(?:[{CJK_TRAILING_PUNCT}]+[ \t\n\u3000]*|[ \t\n\u3000]+)[{_CJK}]+)*[{CJK_TRAILING_PUNCT}]*"
 )
-_CONTROL_WORD_END = re.compile(r"(?<!\\)(?:\\\\)*\\[A-Za-z]+$")
+# A control word at the end of a string; XeTeX letters include CJK and Greek (catcode 11).
+_CONTROL_WORD_END = re.compile(r"(?<!\\)(?:\\\\)*\\[^\W\d_]+$")
 _SINGLE_TOKEN = re.compile(r"^(?:\\[A-Za-z]+|\\.|.)$", re.S)
 
 TEXT_MODE = frozenset(
@@ -290,6 +293,7 @@ class _Out:
     """The rewritten text of one run of characters, with what changed."""
 
     before: str  # the original TeX up to the run: to see a control word or a script before it
+    tex: bool = True  # the input is TeX (math, \\text{…}), not prose that will be escaped
     pieces: list[str] = dataclasses.field(default_factory=list)
     raw: list[bool] = dataclasses.field(default_factory=list)  # per piece: a replacement (TeX), not the input
     notes: list[tuple[str, bool]] = dataclasses.field(default_factory=list)
@@ -300,8 +304,8 @@ class _Out:
     def add(self, piece: str, raw: bool = True) -> None:
         if not piece:
             return
-        tail = (self.before[-40:] + self.text())[-80:]
-        if is_letter(piece[0]) and _CONTROL_WORD_END.search(tail):
+        tail = self.tail()
+        if self.tex and is_letter(piece[0]) and _CONTROL_WORD_END.search(tail):
             piece = " " + piece  # \times a, not \timesa
         elif piece[0] == "$" and self.raw and self.raw[-1] and self.pieces[-1].endswith("$"):
             self.pieces[-1] = _join([self.pieces[-1][:-1], piece[1:]])  # $\alpha\approx\beta$
@@ -310,6 +314,19 @@ class _Out:
             piece = "{}" + piece  # never $$
         self.pieces.append(piece)
         self.raw.append(raw)
+
+    def tail(self, size: int = 80) -> str:
+        """The last characters of ``before`` and the pieces so far."""
+        parts: list[str] = []
+        length = 0
+        for piece in reversed(self.pieces):
+            parts.append(piece)
+            length += len(piece)
+            if length >= size:
+                break
+        else:
+            parts.append(self.before[-size:])
+        return "".join(reversed(parts))[-size:]
 
     def note(self, message: str, warning: bool = False) -> None:
         if (message, warning) not in self.notes:
@@ -327,7 +344,8 @@ def _join(parts) -> str:
 
 
 def describe(char: str) -> str:
-    return f"'{char}' (U+{ord(char):04X})" if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
+    visible = char.isprintable() and not char.isspace() and not unicodedata.category(char).startswith("M")
+    return f"'{char}' (U+{ord(char):04X})" if visible else f"U+{ord(char):04X}"
 
 
 def _prev_char(text: str) -> str:
@@ -357,10 +375,14 @@ def _ends_with_superscript(text: str) -> bool:
 
 
 def _brace(rep: str, before: str, bare_argument: bool) -> str:
-    """Brace a replacement of more than one token where a single token is expected."""
+    """Brace a replacement of more than one token where a single token may be expected.
+
+    That is after ``^`` or ``_``, as a macro's unbraced argument, and right after any control
+    word (it may take arguments pylatexenc did not see): ``\\frac“`` → ``\\frac{\\text{“}}``.
+    """
     if _SINGLE_TOKEN.match(rep) or rep.startswith("{"):
         return rep
-    if bare_argument or _prev_char(before) in ("^", "_"):
+    if bare_argument or _prev_char(before) in ("^", "_") or _CONTROL_WORD_END.search(before.rstrip()[-40:]):
         return "{" + rep + "}"
     return rep
 
@@ -381,11 +403,12 @@ def rewrite_math_chars(chars: str, before: str, after: str, bare_argument: bool 
             out.add(chars[index:end], raw=False)
             index = end
             continue
-        here = before + out.text()
+        here = out.tail(400)  # what precedes, as rewritten: to see a script before this character
+        source_here = before[-200:] + chars[max(0, index - 200) : index]  # as written: for bracing
         run = None if char in SYMBOLS else _RUN.match(chars, index)
         if run:
             text = run.group(0)
-            out.add(_brace(f"\\text{{{text}}}", here, bare_argument))
+            out.add(_brace(f"\\text{{{text}}}", source_here, bare_argument))
             out.note(f"CJK text '{text.strip()}' wrapped in \\text{{}}")
             index = run.end()
             continue
@@ -410,11 +433,11 @@ def rewrite_math_chars(chars: str, before: str, after: str, bare_argument: bool 
             continue
         elif char in SYMBOLS:
             rep = SYMBOLS[char]
-            out.add(_brace(rep, here, bare_argument))
+            out.add(_brace(rep, source_here, bare_argument))
             out.note(f"{describe(char)} → {rep.strip() or 'a space'}")
         elif 0xFF01 <= ord(char) <= 0xFF5E:
             rep = fullwidth(char)
-            out.add(_brace(rep, here, bare_argument))
+            out.add(_brace(rep, source_here, bare_argument))
             out.note(f"full-width {describe(char)} → {rep}")
         elif char in COMBINING:
             accent = COMBINING[char]
@@ -428,12 +451,12 @@ def rewrite_math_chars(chars: str, before: str, after: str, bare_argument: bool 
                 out.note(f"dropped the combining {describe(char)} (nothing to put it on)", warning=True)
         elif math_alphanumeric(char):
             rep = math_alphanumeric(char)
-            out.add(_brace(rep, here, bare_argument))
+            out.add(_brace(rep, source_here, bare_argument))
             out.note(f"{describe(char)} → {rep}")
         elif is_emoji(char):
             out.note(f"dropped the emoji {describe(char)}", warning=True)
         else:
-            out.add(_brace(f"\\text{{{char}}}", here, bare_argument))
+            out.add(_brace(f"\\text{{{char}}}", source_here, bare_argument))
             out.note(f"{describe(char)} has no math equivalent: set as \\text{{{char}}}", warning=True)
         index += 1
     if after and is_letter(after) and _CONTROL_WORD_END.search(out.text()):
@@ -441,18 +464,21 @@ def rewrite_math_chars(chars: str, before: str, after: str, bare_argument: bool 
     return out
 
 
-def rewrite_text_chars(chars: str, before: str, wrap: str = "$") -> _Out:
+def rewrite_text_chars(chars: str, before: str, wrap: str = "$", tex_input: bool = True) -> _Out:
     """Rewrite characters in text mode: symbols the text fonts lack become inline math.
 
-    ``wrap`` is ``$`` (``$\\alpha$``) or ``texorpdfstring`` (for headings, whose text is also a bookmark).
+    ``wrap`` is ``$`` (``$\\alpha$``) or ``texorpdfstring`` (for headings, whose text is also a bookmark);
+    ``tex_input`` is false for prose, whose characters are escaped later.
     """
-    out = _Out(before)
+    out = _Out(before, tex_input)
     index = 0
     while index < len(chars):
         char = chars[index]
         end = index + 1
         if ord(char) < 128 or char in TEXT_GLYPHS:
-            out.add(char, raw=False)
+            while end < len(chars) and (ord(chars[end]) < 128 or chars[end] in TEXT_GLYPHS):
+                end += 1
+            out.add(chars[index:end], raw=False)
         elif char in ZERO_WIDTH:
             out.note(f"removed the invisible {describe(char)}")
         elif is_emoji(char):
@@ -521,7 +547,22 @@ def _bare_argument(node, parents: tuple) -> bool:
 
 
 def fix_math(source: str) -> tuple[str, list[tuple[str, bool]]]:
-    """The math ``source`` with every character the fonts lack rewritten, and the notes."""
+    """The math ``source`` with every character the fonts lack rewritten, and the notes.
+
+    Repeated until nothing changes: splitting a control word (``\\fracα`` → ``\\frac\\alpha``)
+    can give a macro arguments, which moves what follows in or out of a text argument.
+    """
+    notes: list[tuple[str, bool]] = []
+    for _round in range(6):
+        fixed, more = _fix_math_once(source)
+        notes.extend(n for n in more if n not in notes)
+        if fixed == source:
+            break
+        source = fixed
+    return source, notes
+
+
+def _fix_math_once(source: str) -> tuple[str, list[tuple[str, bool]]]:
     if source.isascii():
         return source, []
     edits: list[tex.Edit] = []
@@ -556,7 +597,7 @@ def fix_math(source: str) -> tuple[str, list[tuple[str, bool]]]:
 
 
 def _split_control_word(source: str, node, parents: tuple):
-    """``\quad中文``: XeTeX (and pylatexenc) read one control word ``quad中文``; split it after ``\quad``.
+    r"""``\quad中文``: XeTeX (and pylatexenc) read one control word ``quad中文``; split it after ``\quad``.
 
     The non-ASCII tail is rewritten as the characters it is, braced when more than one token
     (``\text中`` → ``\text{\text{中}}``), so a macro before it still takes one argument.
@@ -590,7 +631,7 @@ def fix_text(node: m.Text, heading: bool = False) -> tuple[tuple[m.Inline, ...],
     if node.text.isascii():
         return (node,), []
     text = "".join(c for c in node.text if c not in ZERO_WIDTH)  # escape_text drops them anyway
-    out = rewrite_text_chars(text, "", "texorpdfstring" if heading else "$")
+    out = rewrite_text_chars(text, "", "texorpdfstring" if heading else "$", tex_input=False)
     if not any(out.raw) and out.text() == text:
         return (node,), []
     parts: list[m.Inline] = []
@@ -606,6 +647,18 @@ def fix_text(node: m.Text, heading: bool = False) -> tuple[tuple[m.Inline, ...],
     if plain:
         parts.append(m.Text("".join(plain)))
     return tuple(parts), out.notes
+
+
+def text_tex(text: str) -> str:
+    r"""Escaped TeX for a plain string set as text and bookmarked (a chapter or book title).
+
+    Like ``escape_text``, but a symbol the text fonts lack becomes ``\texorpdfstring{$…$}{…}``:
+    ``【搜出来的文本】⋅（一）`` → ``【搜出来的文本】\texorpdfstring{$\cdot$}{⋅}（一）``.
+    """
+    from bookgen.latex.escape import escape_text
+
+    parts, _notes = fix_text(m.Text(text), heading=True)
+    return "".join(escape_text(part.text) if isinstance(part, m.Text) else part.tex for part in parts)
 
 
 # ---------------------------------------------------------------- the pass

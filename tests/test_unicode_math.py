@@ -1,0 +1,365 @@
+"""The ``unicode-math`` pass (tests/cases/unicode_math.txt), its prose half, and its tables.
+
+Fixture format, one case after another, separated by blank lines::
+
+    title
+    the TeX of one Math (one or more lines)
+    .
+    the TeX after the pass
+    .
+    one expected report message per line, ``warning: `` before a warning (none: nothing reported)
+    .
+
+Invisible characters are written ``⟨U+200B⟩``.  ``--update-golden`` rewrites the
+expected parts from the current output.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bookgen import model as m
+from bookgen.diagnostics import Reporter
+from bookgen.transforms import Context, tex, unicode_math
+from bookgen.transforms.unicode_math import (
+    COMBINING, FULLWIDTH_SPECIAL, SUBSCRIPTS, SUPERSCRIPTS, SYMBOLS, TEXT_GLYPHS, ZERO_WIDTH, fix_math,
+)  # fmt: skip
+from bookgen.transforms.unknown_commands import known_macros
+
+CASES_FILE = Path(__file__).resolve().parent / "cases" / "unicode_math.txt"
+POST_PATH = Path("posts/4242.md")
+MATH_LINE = 7
+CODEPOINT = re.compile(r"⟨U\+([0-9A-F]{4,6})⟩")
+
+
+def decode(text: str) -> str:
+    return CODEPOINT.sub(lambda found: chr(int(found.group(1), 16)), text)
+
+
+def encode(text: str) -> str:
+    def hidden(c: str) -> bool:
+        return (ord(c) < 32 and c not in "\n\t") or ord(c) == 127 or c in ZERO_WIDTH or c == "\u00a0"
+
+    return "".join(f"⟨U+{ord(c):04X}⟩" if hidden(c) else c for c in text)
+
+
+# ---------------------------------------------------------------- the fixture format
+
+
+class Case:
+    def __init__(self, line: int, title: str, source: str, expected: str, reports: list[str]):
+        self.line, self.title, self.source, self.expected, self.reports = line, title, source, expected, reports
+
+    @property
+    def id(self) -> str:
+        return f"{self.line}:{self.title}"
+
+
+def read_cases(file: Path = CASES_FILE) -> list[Case]:
+    lines = file.read_text(encoding="utf-8").split("\n")
+    cases: list[Case] = []
+    index = 0
+    while index < len(lines):
+        if not lines[index].strip():
+            index += 1
+            continue
+        title_line, title = index + 1, lines[index]
+        index += 1
+        parts: list[list[str]] = [[], [], []]
+        for part in parts:
+            while index < len(lines) and lines[index] != ".":
+                part.append(lines[index])
+                index += 1
+            if index >= len(lines):
+                raise ValueError(f"{file}:{title_line}: case {title!r} is not closed by three '.' lines")
+            index += 1
+        cases.append(Case(title_line, title, "\n".join(parts[0]), "\n".join(parts[1]), parts[2]))
+    return cases
+
+
+def write_cases(actual: dict[str, tuple[str, list[str]]], file: Path = CASES_FILE) -> None:
+    out: list[str] = []
+    for case in read_cases(file):
+        expected, reports = actual.get(case.title, (case.expected, case.reports))
+        out.extend([case.title, case.source, ".", expected, ".", *reports, ".", ""])
+    file.write_text("\n".join(out), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- a book of one post
+
+
+def book_of(*inlines: m.Inline, blocks: tuple | None = None, footnotes: tuple = ()) -> m.Book:
+    if blocks is None:
+        blocks = (m.Paragraph(tuple(inlines), MATH_LINE),)
+    post = m.Post(4242, "T", "", "https://spaces.ac.cn/archives/4242", POST_PATH, blocks, footnotes)
+    return m.Book("h", "T", "", "A", "a4paper", (m.Chapter(post, "T"),))
+
+
+def run_pass(book: m.Book) -> tuple[m.Book, Reporter]:
+    reporter = Reporter()
+    return unicode_math.run(book, Context(reporter=reporter)), reporter
+
+
+def only_math(book: m.Book) -> m.Math:
+    (paragraph,) = book.chapters[0].post.blocks
+    (math,) = paragraph.children
+    return math
+
+
+def rendered(reporter: Reporter) -> list[str]:
+    return [("warning: " if d.severity == "warning" else "") + d.message for d in reporter.items]
+
+
+CASES = read_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_unicode_math_case(case: Case, update_golden: bool):
+    book, reporter = run_pass(book_of(m.Math(decode(case.source), True, MATH_LINE)))
+    actual = encode(only_math(book).tex)
+    reports = rendered(reporter)
+    assert all(d.pass_name == "unicode-math" and d.line == MATH_LINE for d in reporter.items)
+    assert all(d.path == str(POST_PATH) for d in reporter.items)
+    if update_golden:
+        if (actual, reports) != (case.expected, case.reports):
+            write_cases({case.title: (actual, reports)})
+        return
+    assert actual == case.expected, f"{CASES_FILE.name}:{case.line}: {case.title}"
+    assert reports == case.reports, f"{CASES_FILE.name}:{case.line}: {case.title}"
+
+
+def test_cases_exist():
+    assert len(CASES) >= 50
+    titles = [c.title for c in CASES]
+    assert len(set(titles)) == len(titles), "case titles must be unique"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_case_output_is_a_fixed_point(case: Case):
+    once, _ = fix_math(decode(case.source))
+    assert fix_math(once) == (once, [])
+
+
+def test_unchanged_math_is_the_same_object():
+    math = m.Math(r"\frac{a}{b} + \text{中文}", False, MATH_LINE)
+    book, reporter = run_pass(book_of(math))
+    assert only_math(book) is math
+    assert reporter.items == []
+
+
+def test_math_everywhere_in_a_post_is_fixed():
+    def cjk(line: int) -> m.Math:
+        return m.Math("x∈ℝ", False, line)
+
+    blocks = (
+        m.Heading(2, (m.Text("h "), cjk(1)), 1, "h"),
+        m.Paragraph((m.Emph((m.Strong((cjk(2),)),)), m.Link("https://x", (cjk(3),))), 2),
+        m.ListBlock(False, 1, ((m.Paragraph((cjk(4),), 4),),), 4),
+        m.Quote((m.Paragraph((cjk(5),), 5),), 5),
+        m.Table(((cjk(6),),), (((cjk(7),),),), ("l",), 6),
+        m.Figure("/usr/uploads/x.png", (cjk(8),), 8),
+    )
+    footnotes = (("1", (m.Paragraph((cjk(9),), 9),)),)
+    book, reporter = run_pass(book_of(blocks=blocks, footnotes=footnotes))
+    from bookgen.transforms.walk import iter_math
+
+    maths = iter_math(book.chapters[0].post)
+    assert [math.tex for math in maths] == [r"x\in\mathbb{R}"] * 9
+    assert sorted({d.line for d in reporter.items}) == list(range(1, 10))
+
+
+# ---------------------------------------------------------------- prose
+
+
+def missing_in_text() -> str:
+    """A character of the tables that the text fonts lack (as measured), for prose tests."""
+    return next(c for c in "⋅ℝ∘⟨" if c not in TEXT_GLYPHS)
+
+
+def test_prose_symbol_without_glyph_becomes_inline_math():
+    char = missing_in_text()
+    book, reporter = run_pass(book_of(m.Text(f"前{char}后")))
+    (paragraph,) = book.chapters[0].post.blocks
+    assert paragraph.children == (m.Text("前"), m.RawTex(f"${SYMBOLS[char]}$"), m.Text("后"))
+    assert [(d.line, d.severity) for d in reporter.items] == [(MATH_LINE, "repair")]
+
+
+def test_prose_symbols_in_a_row_share_one_formula():
+    book, _ = run_pass(book_of(m.Text("a⋅∘b")))
+    (paragraph,) = book.chapters[0].post.blocks
+    assert paragraph.children == (m.Text("a"), m.RawTex(r"$\cdot\circ$"), m.Text("b"))
+
+
+def test_prose_with_glyphs_is_the_same_object():
+    text = m.Text("中文，“引号”——α×β and é")
+    book, reporter = run_pass(book_of(text))
+    (paragraph,) = book.chapters[0].post.blocks
+    assert paragraph.children[0] is text
+    assert reporter.items == []
+
+
+def test_heading_symbol_keeps_its_bookmark():
+    char = missing_in_text()
+    heading = m.Heading(2, (m.Text(f"关于{char}"),), 3, f"关于{char}")
+    book, _ = run_pass(book_of(blocks=(heading,)))
+    (block,) = book.chapters[0].post.blocks
+    assert block.children == (m.Text("关于"), m.RawTex(f"\\texorpdfstring{{${SYMBOLS[char]}$}}{{{char}}}"))
+
+
+def test_prose_emoji_is_dropped_with_a_warning():
+    book, reporter = run_pass(book_of(m.Text("好😀！")))
+    (paragraph,) = book.chapters[0].post.blocks
+    assert paragraph.children == (m.Text("好！"),)
+    assert [d.severity for d in reporter.items] == ["warning"]
+
+
+def test_prose_is_not_read_as_tex():
+    """A backslash in prose is a character (escaped later), not a control word to keep apart."""
+    char = missing_in_text()
+    parts, _ = unicode_math.fix_text(m.Text(f"\\alpha中 {char} $5"))
+    assert parts == (m.Text("\\alpha中 "), m.RawTex(f"${SYMBOLS[char]}$"), m.Text(" $5"))
+
+
+def test_text_tex_for_titles():
+    char = missing_in_text()
+    assert unicode_math.text_tex(f"【标题】{char}50%") == (
+        f"【标题】\\texorpdfstring{{${SYMBOLS[char]}$}}{{{char}}}50\\%"
+    )
+
+
+def test_prose_everywhere_in_a_post():
+    char = missing_in_text()
+    blocks = (
+        m.ListBlock(False, 1, ((m.Paragraph((m.Text(char),), 4),),), 4),
+        m.Quote((m.Paragraph((m.Emph((m.Text(char),)),), 5),), 5),
+        m.Table(((m.Text(char),),), (((m.Text(char),),),), ("l",), 6),
+        m.Figure("/usr/uploads/x.png", (m.Text(char),), 8),
+    )
+    footnotes = (("1", (m.Paragraph((m.Link("https://x", (m.Text(char),)),), 9),)),)
+    book, reporter = run_pass(book_of(blocks=blocks, footnotes=footnotes))
+    assert sorted({d.line for d in reporter.items}) == [4, 5, 6, 8, 9]
+    assert str(book).count(f"RawTex(tex='${SYMBOLS[char]}$')".replace("\\", "\\\\")) == 6
+
+
+# ---------------------------------------------------------------- the tables
+
+
+def test_table_keys_are_single_non_ascii_characters():
+    for table in (SYMBOLS, SUPERSCRIPTS, SUBSCRIPTS, COMBINING, FULLWIDTH_SPECIAL):
+        for key in table:
+            assert len(key) == 1 and ord(key) > 127, repr(key)
+
+
+def test_every_replacement_is_defined_by_latex():
+    """A replacement must not trade a missing character for an undefined control sequence."""
+    known = known_macros()
+    tables = (SYMBOLS, SUPERSCRIPTS, SUBSCRIPTS, COMBINING, FULLWIDTH_SPECIAL)
+    names = {n for table in tables for value in table.values() for n in re.findall(r"\\([A-Za-z]+|.)", value)}
+    assert sorted(n for n in names if n not in known) == []
+
+
+def test_every_replacement_is_ascii():
+    for table in (SYMBOLS, SUPERSCRIPTS, SUBSCRIPTS, COMBINING, FULLWIDTH_SPECIAL):
+        for key, value in table.items():
+            assert value.isascii(), (key, value)
+
+
+def test_every_full_width_form_maps_to_ascii():
+    for code in range(0xFF01, 0xFF5F):
+        out, _ = fix_math(chr(code))
+        assert out.isascii(), (chr(code), out)
+
+
+# ---------------------------------------------------------------- properties
+
+PIECES = [
+    "α", "×", "−", "测试", "，", "（", "）", "²", "⁻¹", "°", "ℝ", "𝐱", "\u200b", "\u00a0", "😀", "é", "̂", "“",
+    "\\text{", "\\text", "\\quad", "\\alpha", "\\frac", "\\hat", "\\label{", "\\operatorname{", "\\mathrm{",
+    "{", "}", "^", "_", "$", "\\\\", "\\", "&", "a", "x", " ", "\n", "%", "#", "\\left", "\\right", "'",
+]  # fmt: skip
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PIECES), max_size=25))
+def test_pieces_never_raise_and_are_idempotent(pieces):
+    source = "".join(pieces)
+    once, _ = fix_math(source)
+    assert fix_math(once)[0] == once
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=40))
+def test_arbitrary_text_never_raises_and_is_idempotent(source):
+    once, _ = fix_math(source)
+    assert fix_math(once)[0] == once
+
+
+def math_mode_chars(source: str) -> str:
+    """The characters pylatexenc sees in math mode (outside text arguments and names)."""
+    out = []
+    for node, parents in tex.walk(tex.parse(source)):
+        if isinstance(node, tex.LatexCharsNode) and unicode_math._mode(node, parents) == "math":
+            out.append(node.chars)
+    return "".join(out)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PIECES), max_size=25))
+def test_no_non_ascii_left_in_math_mode(pieces):
+    once, _ = fix_math("".join(pieces))
+    assert math_mode_chars(once).isascii()
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=30))
+def test_prose_pass_is_idempotent(text):
+    book, _ = run_pass(book_of(m.Text(text), m.Math(text, False, MATH_LINE)))
+    again, reporter = run_pass(book)
+    assert again == book
+
+
+# ---------------------------------------------------------------- with TeX
+
+
+@pytest.mark.tex
+def test_replacements_typeset_without_missing_characters(tmp_path, tex_available):
+    """Every table entry, in math and in text, set with the real preamble: no error, no missing glyph."""
+    from bookgen.latex.language import language_for
+    from bookgen.latex.templating import template_environment
+
+    book = m.Book("k", "t", "s", "a", "a4paper", ())
+    preamble = template_environment(()).get_template("preamble.tex.j2").render(
+        book=book, language=language_for(None), extra_preamble=""
+    )
+    chars = sorted(set(SYMBOLS) | set(SUPERSCRIPTS) | set(SUBSCRIPTS)) + ["测试，", "（x）", "x̂", "𝐱𝔼𝜶"]
+    lines = []
+    for char in chars:
+        math, _ = fix_math(f"a{char}b")
+        text, _ = fix_math(f"\\text{{a{char}b}}")
+        lines.append(f"${math}$ ${text}$\\par")
+    prose = "".join(c for c in chars if len(c) == 1 and not c.isspace())
+    text_node = m.Text(prose)
+    from bookgen.latex.writer import Writer
+
+    parts, _ = unicode_math.fix_text(text_node)
+    post = m.Post(1, "t", "", "", Path("x.md"), ())
+    lines.append(Writer(post).inlines(parts))
+    body = "\n".join(lines)
+    (tmp_path / "t.tex").write_text(
+        preamble + "\n\\tracinglostchars=2\n\\begin{document}\n" + body + "\n\\end{document}\n", encoding="utf-8"
+    )
+    subprocess.run(
+        ["xelatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
+    )  # fmt: skip
+    log = (tmp_path / "t.log").read_text(encoding="utf-8", errors="replace")
+    errors = re.findall(r"^! .*", log, re.M)
+    missing = sorted(set(re.findall(r"Missing character: There is no (.)", log)))
+    assert errors == []
+    assert missing == []
