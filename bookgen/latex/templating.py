@@ -13,7 +13,8 @@ from pathlib import Path
 
 import jinja2
 
-from bookgen.latex.escape import escape_text, escape_url
+from bookgen.latex.escape import escape_url
+from bookgen.transforms.unicode_math import text_tex
 
 
 def builtin_template_dir() -> Path:
@@ -43,6 +44,6 @@ def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["tex"] = escape_text
+    env.filters["tex"] = text_tex  # titles: escaped, and symbols the fonts lack set as math
     env.filters["url"] = escape_url
     return env
