@@ -149,10 +149,13 @@ def fix_tags(body: str, env: str) -> tuple[str, list[str]]:
     notes, edits = [], []
     if "\\tag" not in body and "eqno" not in body:
         return body, notes
-    for node, parents in tex.walk(tex.parse(body)):
+    # \eqno first, so that one inside an inner environment is then moved like any \tag.
+    for node, _parents in tex.walk(tex.parse(body)):
         if isinstance(node, tex.LatexMacroNode) and node.macroname in ("eqno", "leqno"):
             edits.append(tex.Edit(node.pos, node.pos + node.len, "\\tag*"))
             notes.append(f"\\{node.macroname} → \\tag*")
+    body, edits = (tex.apply_edits(body, edits) if edits else body), []
+    for node, parents in tex.walk(tex.parse(body)):
         if not (isinstance(node, tex.LatexMacroNode) and node.macroname == "tag"):
             continue
         if any(isinstance(p, (tex.LatexEnvironmentNode, tex.LatexGroupNode)) for p in parents):
