@@ -55,6 +55,8 @@ def label_nodes(source: str):
         return
     for node, parents in tex.walk(tex.parse(source)):
         if isinstance(node, tex.LatexMacroNode) and node.macroname == "label":
+            if any(isinstance(p, tex.LatexMacroNode) and p.macroname in NAME_MACROS for p in parents):
+                continue  # \eqref{\label{x}}: part of a name (a broken one), not a label
             args = tex.macro_args(node)
             if args and args[0] is not None:
                 yield node, parents, tex.arg_text(args[0]).strip()
@@ -189,6 +191,7 @@ def anchors_of(post: m.Post) -> list[str]:
 
 
 REF_MACROS = ("eqref", "ref", "autoref", "cref", "Cref", "pageref")
+NAME_MACROS = REF_MACROS + ("label",)  # their argument is a name, not TeX
 
 
 def rewrite_refs(post: m.Post, math: m.Math, source: str, labels: PostLabels, context: Context) -> str:
