@@ -171,7 +171,8 @@ def rewrite_inline(post: m.Post, index: int, math: m.Math, labels: PostLabels):
         name = labels.renamed.get((index, node.pos), label)
         edits.append(tex.Edit(node.pos, node.pos + node.len, ""))
         anchors.append(m.RawTex(f"\\bookgeninlinelabel{{{namespaced(post.id, name)}}}"))
-    return tex.apply_edits(math.tex, edits), anchors
+    source = tex.apply_edits(math.tex, edits) if edits else math.tex
+    return (source if source.strip() or not edits else "{}"), anchors  # `$$` would start a display
 
 
 INLINE_ANCHOR = re.compile(r"\\bookgeninlinelabel\{([^{}]*)\}")

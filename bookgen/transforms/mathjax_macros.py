@@ -181,6 +181,8 @@ def run(book: m.Book, context: Context) -> m.Book:
 
     def repair_math(post: m.Post, math: m.Math) -> m.Math:
         source, notes, definitions = repair(math.tex)
+        if not math.display and not source.strip() and math.tex.strip():
+            source = "{}"  # $\newcommand…$ alone: empty inline math would be `$$`, a display to TeX
         for note in notes:
             context.report(post, math.line, NAME, note)
         per_post = collected.setdefault(post.id, {})
