@@ -83,6 +83,16 @@ def list_volumes(manifest_path: Path, sources: tuple[Path, ...]):
             click.echo(f"  {number:>3}. {entry.id}{title}  {status}")
 
 
+def build_options_from(sources, out_dir, template_dirs, traditional, *, tex_only: bool) -> BuildOptions:
+    return BuildOptions(
+        sources=tuple(p.resolve() for p in sources),
+        out_dir=out_dir,
+        template_dirs=tuple(p.resolve() for p in template_dirs),
+        traditional=traditional,
+        tex_only=tex_only,
+    )
+
+
 def build_options(function):
     options = [
         click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
@@ -113,13 +123,7 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
     and line it came from (exit 2).
     """
     manifest = load_manifest(manifest_path)
-    options = BuildOptions(
-        sources=tuple(p.resolve() for p in sources),
-        out_dir=out_dir,
-        template_dirs=tuple(p.resolve() for p in template_dirs),
-        traditional=traditional,
-        tex_only=tex_only,
-    )
+    options = build_options_from(sources, out_dir, template_dirs, traditional, tex_only=tex_only)
     say = (lambda *a, **k: None) if quiet else click.echo
     # Prepare every volume first: bad input stops the run before build/ is touched.
     prepared = []
@@ -161,12 +165,7 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
 def check(volumes, out_dir, template_dirs, traditional, sources, manifest_path, strict):
     """Run everything but TeX and print every repair and warning as `post.md:LINE: [pass] what changed`."""
     manifest = load_manifest(manifest_path)
-    options = BuildOptions(
-        sources=tuple(p.resolve() for p in sources),
-        out_dir=out_dir,
-        template_dirs=tuple(p.resolve() for p in template_dirs),
-        traditional=traditional,
-    )
+    options = build_options_from(sources, out_dir, template_dirs, traditional, tex_only=True)
     warned = 0
     for volume in selected_volumes(manifest, volumes):
         prepared = prepare_volume(manifest, volume, options)

@@ -23,8 +23,9 @@ import re
 from dataclasses import dataclass, field
 
 from bookgen import model as m
+from bookgen.latex.escape import escape_text
 from bookgen.transforms import Context, tex
-from bookgen.transforms.walk import map_post, map_posts
+from bookgen.transforms.walk import iter_math, map_post, map_posts
 
 NAME = "labels"
 ROW_NUMBERED = ("align", "gather", "flalign", "alignat")
@@ -209,24 +210,13 @@ def rewrite_refs(post: m.Post, math: m.Math, source: str, labels: PostLabels, co
             edits.append(tex.Edit(node.pos, node.pos + node.len, f"\\{command}{{{namespaced(post.id, labels.canonical[target])}}}"))
         else:
             shown = target.replace("\\", "").replace("{", "").replace("}", "") or "?"
-            edits.append(tex.Edit(node.pos, node.pos + node.len, f"\\text{{\\bookgendangling{{{_detok(shown)}}}}}"))
+            edits.append(tex.Edit(node.pos, node.pos + node.len, f"\\text{{\\bookgendangling{{{escape_text(shown)}}}}}"))
             context.report(post, math.line, NAME, f"\\{node.macroname}{{{target}}} has no label in this post", warning=True)
     return tex.apply_edits(source, edits) if edits else source
 
 
-def _detok(text: str) -> str:
-    return re.sub(r"([#$%&_^~])", r"\\\1", text).replace("^", "\\textasciicircum{}").replace("~", "\\textasciitilde{}")
-
-
 def resolve_post(post: m.Post, context: Context) -> m.Post:
-    maths: list[m.Math] = []
-
-    def gather(node):
-        if isinstance(node, m.Math):
-            maths.append(node)
-        return node
-
-    map_post(post, gather)
+    maths = iter_math(post)
     labels = collect(post, maths, context)
     for name in anchors_of(post):  # made by an earlier run from a label in inline math
         labels.canonical.setdefault(name, name)
