@@ -38,14 +38,14 @@ def repair_html2text(source: str) -> tuple[str, list[str]]:
     fixes: list[str] = []
 
     def fix(match: re.Match) -> str:
-        run, after = match.group(1), match.group(2)
-        if len(run) == 3 and not (after.isalpha() or after in "{}"):
+        run, after = match.group(1), match.group(2)  # `after` is "" at the end of the math
+        if len(run) == 3 and not (after.isalpha() or after and after in "{}"):
             fixes.append("\\\\\\ → \\\\")
             return "\\\\" + after
-        if len(run) == 1 and after in "+-":
+        if len(run) == 1 and after and after in "+-":
             fixes.append(f"\\{after} → {after}")  # html2text guards list markers; \- would vanish in TeX
             return after
-        if len(run) == 2 and after in "{}#$%&_":
+        if len(run) == 2 and after and after in "{}#$%&_":
             fixes.append(f"\\\\{after} → \\{after}")
             return "\\" + after
         return match.group(0)
