@@ -53,9 +53,11 @@ def normalizer_passes() -> list[tuple[str, Pass]]:
         ("mathjax-macros", mathjax_macros.run),  # \require, \style, \color names, \newcommand
         ("scripts", scripts.run),  # _\cmd{…} and doubled scripts
         ("unicode-math", unicode_math.run),  # CJK and Unicode symbols in math
+        # Before display-math: it reads the same parse the passes above made (display-math
+        # rewrites most displays, and adds only bookgen's own, known commands).
+        ("unknown-commands", unknown_commands.run),
         ("display-math", display_math.run),  # bare array/CD, nested environments, \tag
         ("labels", labels.run),  # namespaced labels, numbering, dangling refs
-        ("unknown-commands", unknown_commands.run),
         ("links", links.run),  # links between posts
         ("images", images.run),
     ]

@@ -48,7 +48,7 @@ MATH_MACRO_ARGS = {
     "overleftarrow": "{", "overrightarrow": "{", "underleftarrow": "{", "underrightarrow": "{",
     "overleftrightarrow": "{", "uproot": "{", "leftroot": "{", "big": "", "Big": "", "bigg": "", "Bigg": "",
     "href": "{{", "url": "{", "fbox": "{", "boldsymbol ": "{", "emph": "{", "textsc": "{", "textnormal": "{",
-    "mathstrut": "", "displaystyle": "", "not": "", "tiny": "", "scriptsize": "", "footnotesize": "",
+    "mathstrut": "", "displaystyle": "", "not": "", "bookgenunknown": "{", "bookgenfit": "{", "bookgendangling": "{", "tiny": "", "scriptsize": "", "footnotesize": "",
     "small": "", "normalsize": "", "large": "", "Large": "", "LARGE": "", "huge": "", "Huge": "",
 }  # fmt: skip
 
@@ -140,5 +140,5 @@ def inside_text(parents: tuple) -> bool:
 TEXT_MACROS = frozenset(
     {"text", "textrm", "textbf", "textit", "textsf", "texttt", "textup", "mbox", "hbox", "emph", "textsc",
      "textnormal", "operatorname", "label", "eqref", "ref", "tag", "href", "url", "style", "class", "cssId",
-     "require", "color", "unicode"}
+     "require", "color", "unicode", "bookgenunknown", "bookgendangling"}
 )  # fmt: skip

@@ -207,7 +207,7 @@ NOT_TYPESET: dict[str, frozenset[int] | None] = {
     "label": None, "eqref": None, "ref": None, "pageref": None, "url": None, "require": None, "unicode": None,
     "href": frozenset({0}), "color": frozenset({0, 1}), "textcolor": frozenset({0, 1}),
     "colorbox": frozenset({0, 1}), "style": frozenset({0}), "class": frozenset({0}), "cssId": frozenset({0}),
-    "bbox": frozenset({0}), "begin": None, "end": None,
+    "bbox": frozenset({0}), "begin": None, "end": None, "bookgenunknown": None, "bookgendangling": None,
 }  # fmt: skip
 
 
