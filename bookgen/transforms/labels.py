@@ -31,6 +31,16 @@ NAME = "labels"
 ROW_NUMBERED = ("align", "gather", "flalign", "alignat")
 UNSAFE = re.compile(r"[^A-Za-z0-9:._-]")
 
+CONTROL_WORD_END = re.compile(r"\\[A-Za-z]+$")
+
+
+def splice(source: str, start: int, end: int, text: str = "") -> tex.Edit:
+    r"""An edit that does not glue a control word to the letters after it: ``\pm\label{x}y`` → ``\pm y``."""
+    if (not text or text[0].isalpha()) and CONTROL_WORD_END.search(source, 0, start):
+        text = " " + text
+    return tex.Edit(start, end, text)
+
+
 
 def namespaced(post_id: int, label: str) -> str:
     """A label safe for LaTeX and hyperref, unique per post, the same on every run.
@@ -121,7 +131,7 @@ def rewrite_display(post: m.Post, index: int, math: m.Math, labels: PostLabels, 
         name = labels.renamed.get((index, node.pos), label)
         unit = next(((s, e) for _env, s, e in unit_spans if s <= node.pos < e), (-1, -1))
         if labels.canonical.get(name, name) != name:
-            edits.append(tex.Edit(node.pos, node.pos + node.len, ""))  # an alias: its number is the first label's
+            edits.append(splice(source, node.pos, node.pos + node.len))  # an alias: its number is the first label's
         else:
             edits.append(tex.Edit(node.pos, node.pos + node.len, f"\\label{{{namespaced(post.id, name)}}}"))
             labelled_units.add(unit)
@@ -139,7 +149,7 @@ def _number_labelled_units(post, math, source, unit_spans, labelled_units, conte
         body = source[start:end]
         for notag in re.finditer(r"\\(?:notag|nonumber)\b", body):
             if labelled and "\\tag" not in body:
-                edits.append(tex.Edit(start + notag.start(), start + notag.end(), ""))
+                edits.append(splice(source, start + notag.start(), start + notag.end()))
                 context.report(post, math.line, NAME, "removed \\notag from a labelled equation")
     for node in tex.parse(source):
         if not isinstance(node, tex.LatexEnvironmentNode) or not node.environmentname.endswith("*"):
@@ -170,7 +180,7 @@ def rewrite_inline(post: m.Post, index: int, math: m.Math, labels: PostLabels):
     edits, anchors = [], []
     for node, _parents, label in label_nodes(math.tex):
         name = labels.renamed.get((index, node.pos), label)
-        edits.append(tex.Edit(node.pos, node.pos + node.len, ""))
+        edits.append(splice(math.tex, node.pos, node.pos + node.len))
         anchors.append(m.RawTex(f"\\bookgeninlinelabel{{{namespaced(post.id, name)}}}"))
     source = tex.apply_edits(math.tex, edits) if edits else math.tex
     return (source if source.strip() or not edits else "{}"), anchors  # `$$` would start a display
