@@ -306,6 +306,8 @@ def fit_to_line(source: str) -> str:
 def run(book: m.Book, context: Context) -> m.Book:
     def repair(post: m.Post, math: m.Math) -> m.Math:
         fixed, notes = normalize_display(math.tex) if math.display else fix_inline(math.tex)
+        if not math.display and not fixed.strip() and math.tex.strip():
+            fixed = "{}"  # `$$` would start a display
         fixed, more = fix_array_columns(fixed)
         notes += more
         fixed, more = fix_aligned_ampersand(fixed)
