@@ -8,6 +8,9 @@ r"""Pass ``math-cleanup``: what the mirror and Markdown did to the math.
 * a bare ``%`` (a comment to TeX, a percent sign to the author) → ``\%``;
 * ``_`` inside ``\text{…}`` (an error in text mode) → ``\_``.
 
+The html2text repairs run once: afterwards the post's ``mirror`` reads
+``html2text-repaired``, so a second run leaves the math alone.
+
 Before → after: ``a \\\ b`` → ``a \\ b``; ``\left\\{ x \right.`` → ``\left\{ x \right.``.
 """
 
@@ -19,9 +22,10 @@ import re
 
 from bookgen import model as m
 from bookgen.transforms import Context, tex
-from bookgen.transforms.walk import map_math
+from bookgen.transforms.walk import map_math, map_posts
 
 NAME = "math-cleanup"
+REPAIRED = "html2text-repaired"  # Post.mirror once this pass removed that mirror's artifacts
 # A run of backslashes and what follows it: the artifacts depend on the run's length.
 BACKSLASH_RUN = re.compile(r"(\\+)([^\\]?)")
 TRAILING_SPACES = re.compile(r"[ \t]+$", re.MULTILINE)
@@ -120,4 +124,7 @@ def run(book: m.Book, context: Context) -> m.Book:
             context.report(post, math.line, NAME, note)
         return dataclasses.replace(math, tex=source) if source != math.tex else math
 
-    return map_math(book, repair)
+    book = map_math(book, repair)
+    # The artifacts are gone: a second run must not read a real `\\` before `{` (which
+    # later passes write) as html2text's `\\{`.
+    return map_posts(book, lambda post: dataclasses.replace(post, mirror=REPAIRED) if post.mirror == "html2text" else post)
