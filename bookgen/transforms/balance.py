@@ -10,14 +10,24 @@ the whole volume.  ``balance_math`` makes any math well formed enough for TeX:
 * ``\left``/``\right`` paired within a group and a cell of an alignment: an
   unclosed ``\left(`` gets ``\right.``, a lone ``\right)`` gets ``\left.``;
   ``\middle`` outside them is dropped, a missing delimiter becomes ``.``;
-* a command or ``^``/``_`` missing its argument before a closer or the end gets ``{}``;
-* ``$`` (it would leave math; kept in pairs inside ``\text{…}``), ``\[ \] \( \)``
+* a command or ``^``/``_`` missing its argument before a closer or the end gets ``{}``,
+  a double script (``x^a^b``) gets an empty atom between, ``\big`` without a
+  delimiter gets ``.``;
+* inline math: a ``\\`` outside an alignment is dropped (MathJax ignores it; in a
+  table cell or a heading TeX stops), and a formula left empty becomes ``{}``
+  (the writer's ``$…$`` around nothing would be ``$$``);
+* ``$`` (it would leave math; inside ``\text{…}`` it is kept, and closed if need be), ``\[ \] \( \)``
   (math cannot nest) and a trailing lone backslash are removed; ``#`` becomes
-  ``\#`` (outside a ``\newcommand`` body); ``&`` outside an alignment becomes ``\&``;
+  ``\#`` and ``&`` outside an alignment becomes ``\&`` (both kept in a ``\newcommand`` body);
   ``_``/``^`` in text become ``\_``/``\textasciicircum{}``; a ``%`` comment, a
   blank line and ``\par`` are removed;
-* a formula nested deeper than TeX's group limit allows is replaced by a note,
-  and lines longer than TeX's input buffer likes are broken.
+* a formula nested deeper than TeX's group limit allows is replaced by a note
+  (reported as a warning), and lines longer than TeX's input buffer likes are broken;
+* inside a ``\newcommand``/``\newenvironment`` definition only braces are balanced
+  (a macro may open what another closes) and ``#1``, ``&`` are kept.
+
+Dropping a token never glues its neighbours into a new one (``\in$put`` stays
+two tokens), so the pass can run after ``untrusted-tex`` without undoing it.
 
 Before → after: ``\frac{a}{`` → ``\frac{a}{}``; ``\left( x`` → ``\left( x\right.``;
 ``a}\end{array}`` → ``a``; ``\begin{aligned} a & b`` → ``\begin{aligned} a & b\end{aligned}``.
@@ -33,6 +43,7 @@ import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bookgen import model as m
 from bookgen.transforms import walk
@@ -61,6 +72,8 @@ DELIMITER_COMMANDS = frozenset(
     """.split()
 )
 # Math cannot nest: inside math these would leave it; as a \left delimiter they mean the bracket.
+PLAIN = re.compile(r"[A-Za-z0-9 +\-=*/().,<>|'!:;]*\Z")  # no command, brace, script or special
+BIG = re.compile(r"^[bB]igg?[lrm]?$")  # \big( \Bigl[ …: like \left, they need a delimiter
 MATH_SWITCHES = {"[": "[", "]": "]", "(": "(", ")": ")"}
 
 # Mandatory arguments ('{') and optional ones ('[' a bracket, '*' a star) of
@@ -82,7 +95,8 @@ ARGS = {
     "xlongequal": "[{", "substack": "{", "phantom": "{", "vphantom": "{", "hphantom": "{", "smash": "[{",
     "cancel": "{", "bcancel": "{", "xcancel": "{", "cancelto": "{{", "color": "{", "textcolor": "{{",
     "colorbox": "{{", "fcolorbox": "{{{", "label": "{", "tag": "*{", "ref": "{", "eqref": "{",
-    "href": "{{", "url": "{", "displaystyle": "", "not": "",
+    "href": "{{", "url": "{", "displaystyle": "", "not": "", "bookgenunknown": "{", "bookgenfit": "{",
+    "bookgendangling": "{",
 }  # fmt: skip
 TEXT_COMMANDS = frozenset(
     "text textrm textbf textit textsf texttt textup textnormal textsc emph mbox fbox hbox intertext "
@@ -119,6 +133,7 @@ class Frame:
     cell: int = 0  # index in the output where the current cell starts
     dollars: list[int] = field(default_factory=list)  # output indices of $ inside a text frame
     pending: list[Pending] = field(default_factory=list)
+    scripts: set[str] = field(default_factory=set)  # ^ and _ the current nucleus already has
 
     @property
     def in_text(self) -> bool:
@@ -134,9 +149,18 @@ class _TooDeep(Exception):
     pass
 
 
+# Where a token was dropped.  Dropping must not glue its neighbours into a new
+# token (``\in$put`` → ``\input``, ``^$^5c`` → ``^^5c``, ``\n}\n`` → a blank
+# line), so each drop is resolved once its neighbours are known.
+_DROPPED = object()
+CONTROL_WORD_END = re.compile(r"\\[A-Za-z@]+$")
+BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+
+
 class _Balancer:
-    def __init__(self, tex: str):
+    def __init__(self, tex: str, display: bool = True):
         self.tex = tex
+        self.display = display
         self.out: list[str] = []
         self.inserts: dict[int, list[str]] = {}
         self.stack: list[Frame] = [Frame("root")]
@@ -145,6 +169,8 @@ class _Balancer:
         self.brace_kind = ""  # what the next { opens: "text", "align" or ""
         self.definition_depth: int | None = None  # stack depth of a \newcommand header being read
         self.definition_bracket = False
+        self.definition_named = False  # the header's first item (the name) was read
+        self.definition_skip = False
 
     # ---- output
     def emit(self, text: str) -> None:
@@ -156,13 +182,40 @@ class _Balancer:
     def note(self, message: str) -> None:
         self.messages.append(message)
 
+    def drop(self, message: str) -> None:
+        self.out.append(_DROPPED)
+        self.note(message)
+
     def result(self) -> str:
-        parts: list[str] = []
+        parts: list = []
         for index, chunk in enumerate(self.out):
             parts.extend(self.inserts.get(index, ()))
             parts.append(chunk)
         parts.extend(self.inserts.get(len(self.out), ()))
-        return "".join(parts)
+        heads: list[str] = [""] * len(parts)  # the text right after each part
+        head = ""
+        for index in range(len(parts) - 1, -1, -1):
+            heads[index] = head
+            if parts[index] is not _DROPPED and parts[index]:
+                head = parts[index][:1]
+        out: list[str] = []
+        tail = ""
+        for index, part in enumerate(parts):
+            if part is _DROPPED:
+                following = heads[index]
+                if CONTROL_WORD_END.search(tail) and re.match(r"[A-Za-z@]", following):
+                    part = " "
+                elif tail.endswith("^") and following == "^":
+                    part = "{}"
+                else:
+                    continue
+            out.append(part)
+            tail = (tail + part)[-64:]
+        text = "".join(out)
+        if BLANK_LINES.search(text):
+            text = BLANK_LINES.sub("\n", text)
+            self.note("removed blank line")
+        return text
 
     @property
     def top(self) -> Frame:
@@ -172,6 +225,8 @@ class _Balancer:
     def push(self, frame: Frame) -> None:
         parent = self.top
         frame.definition = frame.definition or parent.definition
+        if frame.kind != "brace":
+            frame.text = parent.in_text  # \left or an environment inside \text{…} is still in text
         frame.cell = len(self.out)
         self.stack.append(frame)
         self.depth += frame.weight
@@ -183,8 +238,8 @@ class _Balancer:
         frame = self.top
         self.flush(frame)
         if frame.text and len(frame.dollars) % 2:
-            self.out[frame.dollars[-1]] = ""
-            self.note("removed unmatched $ in text")
+            self.emit("$")
+            self.note("closed $ in text")
         if closer is not None:
             self.emit(closer)
         elif frame.kind == "brace":
@@ -218,16 +273,28 @@ class _Balancer:
     # ---- arguments
     def atom(self) -> None:
         """Something complete (a character, a command, a group) was read in the top frame."""
-        pending = self.top.pending
+        frame = self.top
+        pending = frame.pending
         while pending:
             last = pending[-1]
             if last.bracket:
+                frame.scripts = set()  # an atom inside an [optional argument]
                 return
             last.left -= 1
             last.taken += 1
             if last.left > 0:
-                return
+                break
             pending.pop()
+            if last.name in ("^", "_"):
+                return  # a script's argument: the nucleus keeps its scripts
+        frame.scripts = set()
+
+    def in_alignment(self) -> bool:
+        """Whether ``&`` and ``\\\\`` separate cells here (the nearest environment, matrix or text decides)."""
+        if self.top.in_text:
+            return False
+        owner = next(f for f in reversed(self.stack) if f.kind in ("env", "root") or f.align or f.text)
+        return owner.align and not owner.text
 
     def flush(self, frame: Frame) -> None:
         """A closer: give every command still waiting in ``frame`` empty arguments."""
@@ -246,11 +313,11 @@ class _Balancer:
 
     def cell_break(self, token: str) -> None:
         """``&`` or ``\\``: a \\left cannot span cells of the alignment around it."""
-        self.flush(self.top)
         below = next((f for f in reversed(self.stack) if f.kind != "left"), self.stack[0])
         if below.align:
             while self.top.kind == "left":
                 self.close_top()
+        self.flush(self.top)
         self.emit(token)
         self.top.cell = len(self.out)
 
@@ -270,7 +337,7 @@ class _Balancer:
             elif kind == "space":
                 self.emit(token)
             elif kind == "comment":
-                self.note("removed % comment")
+                self.drop("removed % comment")
             elif kind == "cs":
                 pos = self.control(token[1:], pos)
             else:
@@ -284,15 +351,24 @@ class _Balancer:
 
     def track_definition(self, kind: str, token: str) -> None:
         """End a \\newcommand header at the first token that cannot belong to it."""
-        if len(self.stack) - 1 != self.definition_depth:
+        if self.definition_skip:
+            self.definition_skip = False  # the definer itself
+            return
+        depth = len(self.stack) - 1
+        if depth < self.definition_depth:
+            self.definition_depth = None  # the group around the definition closed
+            return
+        if depth > self.definition_depth:
             return  # inside one of its groups
         if self.definition_bracket:
             self.definition_bracket = token != "]"
             return
+        named = self.definition_named
+        self.definition_named = named or token != "*"
         if token == "[":
             self.definition_bracket = True
-        elif token in ("{", "}", "*", "]") or kind == "cs" or token.isdigit():
-            return
+        elif token in ("{", "}", "*", "]") or token.isdigit() or (kind == "cs" and not named):
+            return  # \newcommand*\name[1][x]{body}
         else:
             self.definition_depth = None
 
@@ -301,21 +377,25 @@ class _Balancer:
         frame = self.top
         self.brace_kind = ""
         if name == "":
-            self.note("removed trailing \\")
+            self.drop("removed trailing \\")
             return pos
         if name in MATH_SWITCHES:
-            self.emit(MATH_SWITCHES[name])
             self.note(f"replaced \\{name} with {name}")
+            return self.char(MATH_SWITCHES[name], pos)  # then read like the bracket it became
+        if name == "par":
+            self.drop("removed \\par")
+            return pos
+        if frame.definition and name in ("left", "right", "middle", "begin", "end"):
+            # A macro may open what another closes (\newenvironment{e}{\left(}{\right)}): only
+            # its braces must balance, the rest is checked where it is used.
+            self.emit("\\" + name)
             self.atom()
             return pos
-        if name == "par":
-            self.note("removed \\par")
-            return pos
-        if name in ("left", "right"):
+        if name in ("left", "right") or BIG.match(name):
             return self.left_right(name, pos)
         if name == "middle":
             if self.find("left", cross=("brace",)) is None:
-                self.note("removed \\middle outside \\left…\\right")
+                self.drop("removed \\middle outside \\left…\\right")
             else:
                 self.flush(self.top)
                 self.emit("\\middle")
@@ -323,7 +403,7 @@ class _Balancer:
         if name in ("begin", "end"):
             found = ENV_NAME.match(tex, pos)
             if not found:
-                self.note(f"removed \\{name} without an environment name")
+                self.drop(f"removed \\{name} without an environment name")
                 return pos
             env = found.group(1).strip()
             token = f"\\{name}{{{env}}}"
@@ -333,16 +413,24 @@ class _Balancer:
                 return found.end()
             index = self.find("env", env, cross=("brace", "left", "env"))
             if index is None:
-                self.note(f"removed \\end{{{env}}} without \\begin")
+                self.drop(f"removed \\end{{{env}}} without \\begin")
             else:
                 self.close_down_to(index, token)
             return found.end()
+        if name == "\\" and not self.display and not self.in_alignment():
+            # Inline math: MathJax ignores a \\ outside an alignment; TeX breaks the line, and in
+            # a table cell or a heading that is an error.
+            found = re.match(r"\*?\s*(\[[^\[\]{}]*\])?", tex[pos:])
+            self.drop("removed \\\\ outside an alignment in inline math")
+            return pos + found.end()
         if name == "\\" and not frame.in_text:
             self.cell_break("\\\\")
             return pos
         if name in DEFINERS:
             self.definition_depth = len(self.stack) - 1
             self.definition_bracket = False
+            self.definition_named = False
+            self.definition_skip = True
             self.emit("\\" + name)
             self.atom()
             self.brace_kind = ""
@@ -350,7 +438,10 @@ class _Balancer:
         self.emit("\\" + name)
         spec = ARGS.get(name)
         if spec is not None and spec.count("{"):
-            self.top.pending.append(Pending(name, spec.count("{"), spec))
+            pending = self.top.pending
+            if not (pending and pending[-1].name in ("^", "_")):
+                self.top.scripts = set()  # a new nucleus (not the argument of a script)
+            pending.append(Pending(name, spec.count("{"), spec))
         else:
             self.atom()
         self.brace_kind = "text" if name in TEXT_COMMANDS else "align" if name in ALIGN_COMMANDS else ""
@@ -376,6 +467,10 @@ class _Balancer:
             self.emit(f"\\left{delimiter}")
             self.push(Frame("left", delimiter))
             return pos
+        if name != "right":  # \big( and friends: a delimiter, no pairing
+            self.emit(f"\\{name}{delimiter}")
+            self.atom()
+            return pos
         index = self.find("left", cross=("brace",))
         if index is None:
             self.insert_at(self.top.cell, r"\left.")
@@ -400,16 +495,18 @@ class _Balancer:
         if char == "}":
             index = self.find("brace", cross=("left",))
             if index is None:
-                self.note("removed unmatched }")
+                self.drop("removed unmatched }")
             else:
                 self.close_down_to(index, "}")
             return pos
         if char == "$":
             if frame.text:
+                self.flush(frame)  # a $ ends whatever came before it
                 frame.dollars.append(len(self.out))
                 self.emit("$")
+                frame.cell = len(self.out)  # a \left. for a lone \right goes inside the $…$
             else:
-                self.note("removed $")
+                self.drop("removed $")
             return pos
         if char == "#":
             following = self.tex[pos : pos + 1]
@@ -422,8 +519,10 @@ class _Balancer:
             self.atom()
             return pos
         if char == "&":
-            owner = next((f for f in reversed(self.stack) if f.kind in ("env", "root") or f.align or f.text), None)
-            if owner is not None and owner.align and not frame.in_text:
+            if frame.definition:
+                self.emit("&")  # a macro body may be meant for a cell: left to where it is used
+                self.atom()
+            elif self.in_alignment():
                 self.cell_break("&")
             else:
                 self.emit("\\&")
@@ -436,8 +535,20 @@ class _Balancer:
                 self.note(f"escaped {char} in text")
                 self.atom()
             else:
+                # x^^, x^_, \frac^: whatever still waits for an argument gets an empty one first.
+                while frame.pending and not frame.pending[-1].bracket and not frame.definition:
+                    last = frame.pending[-1]
+                    shown = last.name if last.name in "^_" else "\\" + last.name
+                    self.emit("{}")
+                    self.note(f"added missing argument to {shown}")
+                    self.atom()
+                if char in frame.scripts and not frame.definition:
+                    self.emit("{}")  # x^a^b is a double superscript: give the second its own atom
+                    self.note(f"separated a double {char}")
+                    frame.scripts = set()
                 self.emit(char)
-                self.top.pending.append(Pending(char, 1, "{"))
+                frame.scripts.add(char)
+                frame.pending.append(Pending(char, 1, "{"))
             return pos
         pending = frame.pending[-1] if frame.pending else None
         if char == "[" and pending and pending.taken == 0 and "[" in pending.spec and not pending.bracket:
@@ -491,18 +602,35 @@ def _summarise(messages: list[str]) -> list[str]:
     return [message if counts[message] == 1 else f"{message} (x{counts[message]})" for message in counts]
 
 
-def balance_math(tex: str) -> tuple[str, list[str]]:
+def balance_math(tex: str, display: bool = True) -> tuple[str, list[str]]:
     """TeX math that TeX will accept structurally, and a description of each fix."""
+    if PLAIN.match(tex) and (display or tex.strip()) and len(tex) <= MAX_LINE:
+        return tex, []  # nothing here can be unbalanced: most formulas of a post ($x$, $n+1$)
+    result, messages = _balance_cached(tex, display)
+    return result, list(messages)
+
+
+@lru_cache(maxsize=20000)
+def _balance_cached(tex: str, display: bool) -> tuple[str, tuple[str, ...]]:
+    result, messages = _balance(tex, display)
+    return result, tuple(messages)
+
+
+def _balance(tex: str, display: bool) -> tuple[str, list[str]]:
     messages: list[str] = []
     tex, stripped = _strip_delimiters(tex)
     if stripped:
         messages.append(stripped)
-    balancer = _Balancer(tex)
+    balancer = _Balancer(tex, display)
     try:
         result = balancer.run()
     except _TooDeep:
         return OMITTED, [OMITTED_MESSAGE]
     messages.extend(balancer.messages)
+    if not display and not result.strip():
+        if tex.strip() or stripped:
+            messages.append("filled an inline formula left empty with {}")
+        result = "{}"  # the writer's $…$ around nothing is $$, which starts a display
     result, broken = _break_long_lines(result)
     if broken:
         messages.append(f"broke lines longer than {MAX_LINE} characters")
@@ -511,7 +639,7 @@ def balance_math(tex: str) -> tuple[str, list[str]]:
 
 def run(book: m.Book, context) -> m.Book:
     def fix(post: m.Post, math: m.Math):
-        tex, messages = balance_math(math.tex)
+        tex, messages = balance_math(math.tex, math.display)
         for message in messages:
             context.report(post, math.line, PASS, message, warning=message == OMITTED_MESSAGE)
         return dataclasses.replace(math, tex=tex) if tex != math.tex else math
