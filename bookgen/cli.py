@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 
 from bookgen import __version__
 from bookgen.errors import UserError
+from bookgen.fetch import DEFAULT_BASE_URL, fetch_volume
 from bookgen.manifest import TRADITIONAL_CONFIGS, Manifest, load_manifest
 from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, source_folders
 from bookgen.sources import SourceIndex
@@ -85,7 +87,7 @@ def list_volumes(manifest_path: Path, sources: tuple[Path, ...]):
 
 def build_options_from(sources, out_dir, template_dirs, traditional, *, tex_only: bool) -> BuildOptions:
     return BuildOptions(
-        sources=tuple(p.resolve() for p in sources),
+        sources=tuple(sources),  # as given, so messages show the paths the user typed
         out_dir=out_dir,
         template_dirs=tuple(p.resolve() for p in template_dirs),
         traditional=traditional,
@@ -175,6 +177,49 @@ def check(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
     if strict and warned:
         click.echo(f"bookgen: {warned} warnings (--strict)", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument("volumes", nargs=-1)
+@manifest_option
+@click.option("--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("cache"),
+              show_default=True, help="Folder the pages are saved in, as <id>.html (then build with --sources DIR).")
+@click.option("--force", is_flag=True, help="Download pages again even when they are in the cache.")
+@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, metavar="URL",
+              help="The site to download from, e.g. the mirror https://kexue.fm.")
+@click.option("--delay", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
+              help="Seconds to wait between two requests, to be gentle with the site.")
+@user_errors
+def fetch(volumes, manifest_path, cache_dir, force, base_url, delay):
+    """Download the pages of VOLUMES (default: all) from the site into a cache folder.
+
+    Pages already in the cache are kept (unless --force); the posts' images are
+    saved below the cache too.  Then build from the cache:
+    `bookgen build VOLUME --sources CACHE`.  Needs a network connection.
+    """
+    manifest = load_manifest(manifest_path)
+    counts = {"fetched": 0, "cached": 0, "image": 0}
+    chosen = selected_volumes(manifest, volumes)
+
+    def progress(status: str, archive_id: int, path: Path) -> None:
+        counts[status] += 1
+        if status == "image":
+            click.echo(f"          image   {path}")
+        else:
+            click.echo(f"  {archive_id:>7} {status:<7} {path}")
+
+    def warn(message: str) -> None:
+        click.echo(f"bookgen: warning: {message}", err=True)
+
+    for volume in chosen:
+        click.echo(f"{volume.key}: {len(volume.chapters)} pages")
+        fetch_volume(volume, cache_dir, base_url=base_url, delay=delay, force=force, progress=progress, warn=warn)
+    keys = " ".join(v.key for v in chosen)
+    images = f", {counts['image']} image{'s' if counts['image'] != 1 else ''} saved" if counts["image"] else ""
+    click.echo(
+        f"{counts['fetched']} fetched, {counts['cached']} already cached{images} (in {cache_dir}); "
+        f"now build with: bookgen build {keys} --sources {shlex.quote(str(cache_dir))}"
+    )
 
 
 class _Null:

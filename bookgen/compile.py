@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +66,10 @@ def tex_environment() -> dict[str, str]:
     return env
 
 
-def run_latexmk(volume_dir: Path, on_pass: Callable[[int, str], None]) -> tuple[bool, str]:
+TEX_TIMEOUT_SECONDS = 1800  # a whole volume takes minutes; a post that makes TeX loop must not hang bookgen
+
+
+def run_latexmk(volume_dir: Path, on_pass: Callable[[int, str], None], timeout: float = TEX_TIMEOUT_SECONDS) -> tuple[bool, str]:
     command = [
         "latexmk", "-norc", "-xelatex", "-interaction=nonstopmode", "-halt-on-error",
         "-file-line-error", "-no-shell-escape", "-f-", "main.tex",
@@ -72,15 +77,32 @@ def run_latexmk(volume_dir: Path, on_pass: Callable[[int, str], None]) -> tuple[
     process = subprocess.Popen(
         command, cwd=volume_dir, env=tex_environment(), stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+        start_new_session=True,  # its own process group, so a timeout stops xelatex too
     )  # fmt: skip
     output: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        output.append(line)
-        match = RUN_NUMBER.search(line)
-        if match:
-            on_pass(int(match.group(1)), match.group(2))
-    return process.wait() == 0, "".join(output)
+    timer = threading.Timer(timeout, _kill_group, (process,))
+    timer.start()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            match = RUN_NUMBER.search(line)
+            if match:
+                on_pass(int(match.group(1)), match.group(2))
+        code = process.wait()
+    finally:
+        timed_out = not timer.is_alive() and process.returncode is not None and process.returncode < 0
+        timer.cancel()
+    if timed_out:
+        raise TexError(f"TeX did not finish within {timeout:.0f} s and was stopped", volume_dir / "main.log")
+    return code == 0, "".join(output)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def source_line_of(tex_file: Path, tex_line: int) -> int | None:

@@ -32,7 +32,7 @@ class Reporter:
     _seen: set[Diagnostic] = field(default_factory=set)
 
     def add(self, path: Path | str, line: int, pass_name: str, message: str, *, warning: bool = False) -> None:
-        diag = Diagnostic(_display_path(path), line, pass_name, message, "warning" if warning else "repair")
+        diag = Diagnostic(display_path(path), line, pass_name, message, "warning" if warning else "repair")
         if diag not in self._seen:
             self._seen.add(diag)
             self.items.append(diag)
@@ -58,9 +58,6 @@ class Reporter:
         return body + ("\n\n" if body else "") + "\n".join(self.summary_lines()) + "\n"
 
 
-def _display_path(path: Path | str) -> str:
-    """Paths below the working folder are shown relative to it, as compilers do."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+def display_path(path: Path | str) -> str:
+    """A path as compilers print it: as the user (or the manifest) wrote it, never made absolute."""
+    return str(path)

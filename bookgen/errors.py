@@ -22,7 +22,10 @@ class UserError(Exception):
     def __str__(self) -> str:
         if self.path is None:
             return self.message
-        where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
+        from bookgen.diagnostics import display_path
+
+        shown = display_path(self.path)
+        where = shown if self.line is None else f"{shown}:{self.line}"
         return f"{where}: {self.message}"
 
 

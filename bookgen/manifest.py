@@ -100,8 +100,9 @@ class _Reader:
         return list(node.value)
 
     def paths(self, node: yaml.Node, what: str) -> tuple[Path, ...]:
+        # Relative to the manifest, not resolved: messages show `demo/posts/90001.md`.
         base = self.path.parent
-        return tuple((base / self.string(item, f"an entry of {what}")).resolve() for item in self.sequence(node, what))
+        return tuple(base / self.string(item, f"an entry of {what}") for item in self.sequence(node, what))
 
 
 VOLUME_KEYS = {

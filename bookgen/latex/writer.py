@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from bookgen import model as m
-from bookgen.latex.escape import escape_code, escape_text, escape_url, verbatim_safe
+from bookgen.latex.escape import SAFE_URL, escape_code, escape_text, escape_url, verbatim_safe
 
 LINE_MARK = "%@ line {}"
 SECTION_COMMANDS = {1: "section", 2: "section", 3: "subsection", 4: "subsubsection", 5: "paragraph", 6: "paragraph"}
@@ -144,6 +144,8 @@ class Writer:
     def inline_link(self, node: m.Link) -> str:
         url = self.absolute(node.url)
         text = self.inlines(node.children)
+        if not SAFE_URL.match(url):  # run:, javascript:, file:… never become link targets in the PDF
+            return f"{text}（{escape_text(url)}）" if text.strip() else escape_text(url)
         if node.children == (m.Text(node.url),) or not text.strip():
             return f"\\url{{{escape_url(url)}}}"
         if self.no_footnotes:

@@ -38,6 +38,12 @@ def markdown_parser() -> MarkdownIt:
     return md
 
 
+def iso_date(value: str) -> str:
+    """``2024-09-15`` (also from ``2024-09-15 10:00``); anything else is no date."""
+    match = re.match(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\b", value)
+    return f"{match.group(1)}-{int(match.group(2)):02d}-{int(match.group(3)):02d}" if match else ""
+
+
 def read_markdown(text: str, path: Path, archive_id: int) -> m.Post:
     parts = split_mirror(text)
     tokens = markdown_parser().parse(parts.body)
@@ -48,7 +54,7 @@ def read_markdown(text: str, path: Path, archive_id: int) -> m.Post:
     return m.Post(
         id=archive_id,
         title=title,
-        date=parts.meta.get("date", ""),
+        date=iso_date(parts.meta.get("date", "")),
         url=url,
         path=path,
         blocks=tuple(blocks),

@@ -35,6 +35,7 @@ Pass = Callable[[Book, Context], Book]
 def normalizer_passes() -> list[tuple[str, Pass]]:
     # Imported here so each pass module can import this package's helpers.
     from bookgen.transforms import (
+        balance,
         display_math,
         images,
         labels,
@@ -50,6 +51,7 @@ def normalizer_passes() -> list[tuple[str, Pass]]:
     return [
         ("math-cleanup", math_cleanup.run),  # html2text artifacts, entities, blank lines, %
         ("untrusted-tex", untrusted_tex.run),  # before anything trusts the TeX
+        ("balance", balance.run),  # braces, environments, \left/\right, stray $ # &
         ("mathjax-macros", mathjax_macros.run),  # \require, \style, \color names, \newcommand
         ("scripts", scripts.run),  # _\cmd{…} and doubled scripts
         ("unicode-math", unicode_math.run),  # CJK and Unicode symbols in math

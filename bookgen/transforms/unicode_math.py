@@ -222,8 +222,9 @@ def is_emoji(char: str) -> bool:
 
 
 def is_letter(char: str) -> bool:
-    """Whether XeTeX reads the character as a letter (catcode 11), so it would extend a control word."""
-    return char.isalpha() or unicodedata.category(char).startswith("M")
+    """Whether the character would extend a control word: a letter to XeTeX (catcode 11), or
+    ``@``, which the untrusted-tex pass reads as part of a name (``\\mu@`` looks like an internal)."""
+    return char.isalpha() or char == "@" or unicodedata.category(char).startswith("M")
 
 
 def fullwidth(char: str) -> str:

@@ -65,6 +65,16 @@ def known_macros() -> frozenset[str]:
     return frozenset(names)
 
 
+# Text-mode accents and letters: defined, but an error in math ("Please use \mathaccent…").
+TEXT_ONLY = frozenset("a b c d H i j k l L o O r t u v ss ae AE oe OE aa AA".split())
+
+
+def is_known_in_math(name: str, parents: tuple, defined: frozenset[str] | set[str]) -> bool:
+    if name in TEXT_ONLY and name not in defined and not tex.inside_text(parents):
+        return False
+    return is_known(name, defined)
+
+
 def is_known(name: str, defined: frozenset[str] | set[str] = frozenset()) -> bool:
     return name in known_macros() or name in defined or name.startswith(OWN_PREFIX)
 
@@ -142,7 +152,7 @@ def _fix_once(source: str, defined: frozenset[str] | set[str]) -> tuple[str, lis
         if not isinstance(node, tex.LatexMacroNode):
             continue
         name = node.macroname
-        if is_known(name, defined) or _skipped(node, parents):
+        if is_known_in_math(name, parents, defined) or _skipped(node, parents):
             continue
         end = node.pos + 1 + len(name)
         if source[node.pos : end] != "\\" + name:
