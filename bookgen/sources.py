@@ -3,7 +3,10 @@
 Mirrors name their files differently (``10366.md``, ``低秩近似之路一伪逆.md``,
 ``10366-低秩….md``), so the id comes from the file itself when it can: the
 front matter (``id``/``url``/``source``), the mirror's ``原文链接`` line, and
-only then the digits that start the file name.
+only then the digits that start the file name.  A saved page of the site
+(.html) names itself in its ``<link rel="canonical">`` or ``og:url`` (else in
+the post's "转载到请包括本文地址" line); a page of another post linked from it
+never counts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ ARCHIVE_URL = re.compile(r"(?:spaces\.ac\.cn|kexue\.fm)/archives/(\d+)")
 FRONT_MATTER_ID = re.compile(r"^(?:id|archive_id)\s*:\s*['\"]?(\d+)", re.MULTILINE)
 LEADING_DIGITS = re.compile(r"^(\d+)(?:\D|$)")
 HEAD_BYTES = 4096  # the id is always in the first lines; don't read whole posts to index them
+HTML_SUFFIXES = (".html", ".htm")
+HTML_HEAD_BYTES = 1 << 20  # a page's <head> is long (styles, scripts) and the 转载 line ends the post
+HTML_SELF_URL = re.compile(r"<(?:link|meta)\b[^>]*\b(?:rel|property)\s*=\s*[\"']?(?:canonical|og:url)\b[^>]*>", re.I)
+REPRINT_URL = re.compile(r"转载到请包括本文地址.{0,400}?(?:spaces\.ac\.cn|kexue\.fm)/archives/(\d+)", re.DOTALL)
 
 
 def sources_from_env() -> tuple[Path, ...]:
@@ -28,6 +35,16 @@ def sources_from_env() -> tuple[Path, ...]:
 
 
 def archive_id_of(path: Path, head: str) -> int | None:
+    if path.suffix.lower() in HTML_SUFFIXES:
+        for tag in HTML_SELF_URL.finditer(head):
+            match = ARCHIVE_URL.search(tag.group(0))
+            if match:
+                return int(match.group(1))
+        match = REPRINT_URL.search(head)
+        if match:
+            return int(match.group(1))
+        match = LEADING_DIGITS.match(path.name)
+        return int(match.group(1)) if match else None
     match = FRONT_MATTER_ID.search(head)
     if match:
         return int(match.group(1))
@@ -53,8 +70,9 @@ class SourceIndex:
                 if path.suffix.lower() not in POST_SUFFIXES or not path.is_file():
                     continue
                 try:
+                    limit = HTML_HEAD_BYTES if path.suffix.lower() in HTML_SUFFIXES else HEAD_BYTES
                     with path.open("rb") as handle:
-                        head = handle.read(HEAD_BYTES).decode("utf-8", errors="replace")
+                        head = handle.read(limit).decode("utf-8", errors="replace")
                 except OSError as exc:
                     raise SourceError(f"cannot read post: {exc.strerror}", path) from None
                 archive_id = archive_id_of(path, head)
