@@ -120,3 +120,12 @@ def snapshot(folder: Path) -> dict[str, bytes]:
         relative = path.relative_to(folder).as_posix()
         out[relative + "/" if path.is_dir() else relative] = b"" if path.is_dir() else path.read_bytes()
     return out
+
+
+# CI replays the same examples every run (a red CI then means a regression, not a new
+# random draw); locally hypothesis keeps exploring and remembers what it found.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    _hypothesis_settings.load_profile("ci")

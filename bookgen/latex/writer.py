@@ -135,6 +135,8 @@ class Writer:
 
     def inline_math(self, node: m.Math) -> str:
         tex = node.tex.strip()
+        if not tex:
+            return ""  # `$$` would open a display: empty math (e.g. all of it was MathJax-only) prints nothing
         if not node.display:
             return f"${tex}$"
         if not TOP_LEVEL_DISPLAYS.match(tex):

@@ -14,8 +14,8 @@ the whole volume.  ``balance_math`` makes any math well formed enough for TeX:
   a double script (``x^a^b``) gets an empty atom between, ``\big`` without a
   delimiter gets ``.``;
 * inline math: a ``\\`` outside an alignment is dropped (MathJax ignores it; in a
-  table cell or a heading TeX stops), and a formula left empty becomes ``{}``
-  (the writer's ``$…$`` around nothing would be ``$$``);
+  table cell or a heading TeX stops) — a formula left empty stays empty, and the
+  writer prints nothing for it;
 * ``$`` (it would leave math; inside ``\text{…}`` it is kept, and closed if need be), ``\[ \] \( \)``
   (math cannot nest) and a trailing lone backslash are removed; ``#`` becomes
   ``\#`` and ``&`` outside an alignment becomes ``\&`` (both kept in a ``\newcommand`` body);
@@ -627,10 +627,6 @@ def _balance(tex: str, display: bool) -> tuple[str, list[str]]:
     except _TooDeep:
         return OMITTED, [OMITTED_MESSAGE]
     messages.extend(balancer.messages)
-    if not display and not result.strip():
-        if tex.strip() or stripped:
-            messages.append("filled an inline formula left empty with {}")
-        result = "{}"  # the writer's $…$ around nothing is $$, which starts a display
     result, broken = _break_long_lines(result)
     if broken:
         messages.append(f"broke lines longer than {MAX_LINE} characters")

@@ -29,6 +29,7 @@ import re
 
 from bookgen import model as m
 from bookgen.transforms import Context, tex
+from bookgen.transforms.scripts import separate_double_scripts
 from bookgen.transforms.walk import map_math
 
 NAME = "display-math"
@@ -40,16 +41,6 @@ INNER_FORM = {
 NESTED_CANDIDATE = re.compile(r"\\begin\{(?:" + "|".join(TOP_LEVEL) + r")\*?\}")
 ROW_NUMBERED = ("align", "gather", "flalign", "alignat")  # one number per row
 KEEP_OUTSIDE = ("label", "tag", "nonumber", "notag")
-
-CONTROL_WORD_END = re.compile(r"\\[A-Za-z]+$")
-
-
-def splice(source: str, start: int, end: int, text: str = "") -> tex.Edit:
-    r"""An edit that does not glue a control word to the letters after it: ``\pm\label{x}y`` → ``\pm y``."""
-    if (not text or text[0].isalpha()) and CONTROL_WORD_END.search(source, 0, start):
-        text = " " + text
-    return tex.Edit(start, end, text)
-
 
 
 def env_base(name: str) -> str:
@@ -128,7 +119,7 @@ def split_outside(body: str) -> tuple[str, str]:
     edits, kept = [], []
     for node in tex.parse(body):
         if isinstance(node, tex.LatexMacroNode) and node.macroname in KEEP_OUTSIDE:
-            edits.append(splice(body, node.pos, node.pos + node.len))
+            edits.append(tex.splice(body, node.pos, node.pos + node.len))
             kept.append(node.latex_verbatim())
     return tex.apply_edits(body, edits), "".join(kept)
 
@@ -169,7 +160,7 @@ def fix_tags(body: str, env: str) -> tuple[str, list[str]]:
         if not (isinstance(node, tex.LatexMacroNode) and node.macroname == "tag"):
             continue
         if any(isinstance(p, (tex.LatexEnvironmentNode, tex.LatexGroupNode)) for p in parents):
-            edits.append(splice(body, node.pos, node.pos + node.len))
+            edits.append(tex.splice(body, node.pos, node.pos + node.len))
             edits.append(tex.Edit(len(body), len(body), node.latex_verbatim()))
             notes.append("moved \\tag out of an inner environment")
     body = tex.apply_edits(body, edits) if edits else body
@@ -314,6 +305,8 @@ def run(book: m.Book, context: Context) -> m.Book:
         notes += more
         if math.display and "\\bookgenfit" not in fixed:
             fixed = fit_to_line(fixed)
+        if fixed != math.tex and (fixed.count("^") > 1 or fixed.count("_") > 1):
+            fixed, _count = separate_double_scripts(fixed)  # x_a\label{l}_b without its label: x_a{}_b
         for note in notes:
             context.report(post, math.line, NAME, note)
         return dataclasses.replace(math, tex=fixed) if fixed != math.tex else math

@@ -25,21 +25,12 @@ from dataclasses import dataclass, field
 from bookgen import model as m
 from bookgen.latex.escape import escape_text
 from bookgen.transforms import Context, tex
+from bookgen.transforms.scripts import separate_double_scripts
 from bookgen.transforms.walk import iter_math, map_post, map_posts
 
 NAME = "labels"
 ROW_NUMBERED = ("align", "gather", "flalign", "alignat")
 UNSAFE = re.compile(r"[^A-Za-z0-9:._-]")
-
-CONTROL_WORD_END = re.compile(r"\\[A-Za-z]+$")
-
-
-def splice(source: str, start: int, end: int, text: str = "") -> tex.Edit:
-    r"""An edit that does not glue a control word to the letters after it: ``\pm\label{x}y`` → ``\pm y``."""
-    if (not text or text[0].isalpha()) and CONTROL_WORD_END.search(source, 0, start):
-        text = " " + text
-    return tex.Edit(start, end, text)
-
 
 
 def namespaced(post_id: int, label: str) -> str:
@@ -131,7 +122,7 @@ def rewrite_display(post: m.Post, index: int, math: m.Math, labels: PostLabels, 
         name = labels.renamed.get((index, node.pos), label)
         unit = next(((s, e) for _env, s, e in unit_spans if s <= node.pos < e), (-1, -1))
         if labels.canonical.get(name, name) != name:
-            edits.append(splice(source, node.pos, node.pos + node.len))  # an alias: its number is the first label's
+            edits.append(tex.splice(source, node.pos, node.pos + node.len))  # an alias: its number is the first label's
         else:
             edits.append(tex.Edit(node.pos, node.pos + node.len, f"\\label{{{namespaced(post.id, name)}}}"))
             labelled_units.add(unit)
@@ -149,7 +140,7 @@ def _number_labelled_units(post, math, source, unit_spans, labelled_units, conte
         body = source[start:end]
         for notag in re.finditer(r"\\(?:notag|nonumber)\b", body):
             if labelled and "\\tag" not in body:
-                edits.append(splice(source, start + notag.start(), start + notag.end()))
+                edits.append(tex.splice(source, start + notag.start(), start + notag.end()))
                 context.report(post, math.line, NAME, "removed \\notag from a labelled equation")
     for node in tex.parse(source):
         if not isinstance(node, tex.LatexEnvironmentNode) or not node.environmentname.endswith("*"):
@@ -180,7 +171,7 @@ def rewrite_inline(post: m.Post, index: int, math: m.Math, labels: PostLabels):
     edits, anchors = [], []
     for node, _parents, label in label_nodes(math.tex):
         name = labels.renamed.get((index, node.pos), label)
-        edits.append(splice(math.tex, node.pos, node.pos + node.len))
+        edits.append(tex.splice(math.tex, node.pos, node.pos + node.len))
         anchors.append(m.RawTex(f"\\bookgeninlinelabel{{{namespaced(post.id, name)}}}"))
     source = tex.apply_edits(math.tex, edits) if edits else math.tex
     return (source if source.strip() or not edits else "{}"), anchors  # `$$` would start a display
@@ -244,6 +235,8 @@ def resolve_post(post: m.Post, context: Context) -> m.Post:
             for _ in anchors:
                 context.report(post, node.line, NAME, "label in inline math numbered after the formula")
         source = rewrite_refs(post, node, source, labels, context)
+        if source != node.tex and (source.count("^") > 1 or source.count("_") > 1):
+            source, _count = separate_double_scripts(source)  # x_a\label{l}_b without its label: x_a{}_b
         new = dataclasses.replace(node, tex=source) if source != node.tex else node
         return (new, *anchors) if anchors else new
 

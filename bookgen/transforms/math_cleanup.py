@@ -6,7 +6,9 @@ r"""Pass ``math-cleanup``: what the mirror and Markdown did to the math.
 * blank lines inside a display (a paragraph break is an error in math);
 * HTML entities (``&lt;``, ``&amp;``…) and ``<br>`` tags left by the page;
 * a bare ``%`` (a comment to TeX, a percent sign to the author) → ``\%``;
-* ``_`` inside ``\text{…}`` (an error in text mode) → ``\_``.
+* ``_`` inside ``\text{…}`` (an error in text mode) → ``\_``;
+* a control word glued to CJK or accented letters (``\quad中文``), which XeTeX
+  would read as one name, gets a space.
 
 The html2text repairs run once: afterwards the post's ``mirror`` reads
 ``html2text-repaired``, so a second run leaves the math alone.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
+import unicodedata
 
 from bookgen import model as m
 from bookgen.transforms import Context, tex
@@ -33,6 +36,9 @@ BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
 ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#[0-9]{1,6}|#x[0-9A-Fa-f]{1,5});")
 # A cheap look before parsing: an unescaped _ somewhere after a text-mode command.
 UNDERSCORE_IN_TEXT = re.compile(r"\\(?:text|textrm|textbf|textit|mbox)\s*\{[^}]*(?<!\\)_")
+# XeTeX reads letters beyond ASCII as letters, so `\quad中文` or `\smallÀ` is one unknown name;
+# MathJax reads `\quad` then `中文`.  Tokenization is a character-level matter: a regex.
+GLUED_CONTROL_WORD = re.compile(r"(?<!\\)((?:\\\\)*\\[A-Za-z]+)(?=[^\x00-\x7f])")
 BR_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
@@ -88,12 +94,21 @@ def _in_text_argument(parents: tuple) -> bool:
     return False
 
 
+def _is_letter(char: str) -> bool:
+    return char.isalpha() or unicodedata.category(char).startswith("M")
+
+
 def clean_math(source: str, html2text: bool) -> tuple[str, list[str]]:
     notes: list[str] = []
     if html2text:
         source, fixes = repair_html2text(source)
         for fix in sorted(set(fixes)):
             notes.append(f"html2text artifact {fix} ({fixes.count(fix)}×)")
+    if GLUED_CONTROL_WORD.search(source):
+        glued = [m.group(1) for m in GLUED_CONTROL_WORD.finditer(source) if _is_letter(source[m.end()])]
+        source = GLUED_CONTROL_WORD.sub(lambda m: m.group(1) + (" " if _is_letter(source[m.end()]) else ""), source)
+        if glued:
+            notes.append(f"separated {', '.join(sorted(set(glued)))} from the letters after it")
     stripped = TRAILING_SPACES.sub("", source)
     if stripped != source:
         source = stripped

@@ -37,16 +37,6 @@ SIZE_COMMANDS = ("tiny", "scriptsize", "footnotesize", "small", "normalsize", "l
 DEFINERS = ("newcommand", "renewcommand", "providecommand", "DeclareMathOperator")
 MACRO_NAME = re.compile(r"^\\?([A-Za-z]+)$")
 
-CONTROL_WORD_END = re.compile(r"\\[A-Za-z]+$")
-
-
-def splice(source: str, start: int, end: int, text: str = "") -> tex.Edit:
-    r"""An edit that does not glue a control word to the letters after it: ``\pm\label{x}y`` → ``\pm y``."""
-    if (not text or text[0].isalpha()) and CONTROL_WORD_END.search(source, 0, start):
-        text = " " + text
-    return tex.Edit(start, end, text)
-
-
 
 def color_spec(name: str) -> str | None:
     """An xcolor argument for a MathJax colour (``red`` → ``{red}``, ``skyblue`` → ``[HTML]{87CEEB}``)."""
@@ -141,7 +131,7 @@ def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
         name, args = node.macroname, tex.macro_args(node)
         span = (node.pos, node.pos + node.len)
         if name == "require":
-            edits.append(splice(source, *span))
+            edits.append(tex.splice(source, *span))
             notes.append("removed \\require")
         elif name in ("style", "class", "cssId") and len(args) == 2 and args[1] is not None:
             edits.append(tex.Edit(*span, "{" + tex.arg_text(args[1]) + "}"))
@@ -151,7 +141,7 @@ def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
             notes.append("\\bbox → \\boxed")
         elif name == "unicode" and args and args[0] is not None:
             char = unicode_char(tex.arg_text(args[0]))
-            edits.append(splice(source, *span, char if char and char not in "\\{}$%#&" else ""))
+            edits.append(tex.splice(source, *span, char if char and char not in "\\{}$%#&" else ""))
             notes.append(f"\\unicode{{{tex.arg_text(args[0])}}} → {char or 'nothing (invalid code)'}")
         elif name in ("color", "textcolor", "colorbox") and len(args) > 1 and args[0] is None and args[1] is not None:
             colour = tex.arg_text(args[1])
@@ -159,7 +149,7 @@ def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
             rest = "".join("{" + tex.arg_text(a) + "}" for a in args[2:] if a is not None)
             command = "textcolor" if name == "color" else name
             if spec is None:
-                edits.append(splice(source, *span, rest))
+                edits.append(tex.splice(source, *span, rest))
                 notes.append(f"dropped unknown colour '{colour}'")
             elif spec != "{" + colour + "}" or command != name:
                 edits.append(tex.Edit(*span, f"\\{command}{spec}{rest}"))
@@ -168,14 +158,14 @@ def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
             edits.append(tex.Edit(*span, ">" if name == "gt" else "<"))
             notes.append(f"\\{name} → {'>' if name == 'gt' else '<'}")
         elif name in SIZE_COMMANDS:
-            edits.append(splice(source, node.pos, node.pos + len(name) + 1))  # the switch only; its group stays
+            edits.append(tex.splice(source, node.pos, node.pos + len(name) + 1))  # the switch only; its group stays
             notes.append(f"dropped \\{name} (no text sizes in math)")
         elif name in ("boldsymbol", "bm", "pmb") and args and args[0] is not None and _nested_bold(args[0]):
             edits.append(tex.Edit(*span, "\\boldsymbol{" + _strip_bold(tex.arg_text(args[0])) + "}"))
             notes.append("flattened nested \\boldsymbol")
         elif name in DEFINERS:
             found = definition(node)
-            edits.append(splice(source, *span))
+            edits.append(tex.splice(source, *span))
             if found:
                 definitions.append(found)
                 written = tex.arg_text(args[1]) if len(args) > 1 and args[1] is not None else ""

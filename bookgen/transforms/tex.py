@@ -8,6 +8,7 @@ string, since most math passes through most passes unchanged.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
@@ -130,6 +131,22 @@ def apply_edits(tex: str, edits: list[Edit]) -> str:
         cursor = edit.end
     out.append(tex[cursor:])
     return "".join(out)
+
+
+CONTROL_WORD_END = re.compile(r"\\[A-Za-z]+$")
+
+
+def splice(source: str, start: int, end: int, text: str = "") -> Edit:
+    r"""An edit that leaves valid TeX around it.
+
+    It never glues a control word to the letters after it (``\pm\label{x}y`` → ``\pm y``), and
+    removing a script's argument leaves an empty one (``x^\newcommand…`` → ``x^{}``).
+    """
+    if not text and source[:start].rstrip().endswith(("^", "_")):
+        return Edit(start, end, "{}")
+    if (not text or text[0].isalpha()) and CONTROL_WORD_END.search(source, 0, start):
+        text = " " + text
+    return Edit(start, end, text)
 
 
 def inside_text(parents: tuple) -> bool:
