@@ -88,6 +88,7 @@ def load_book(
     for entry in progress(volume.chapters):
         post = read_post(index.find(entry.id), entry.id)
         chapters.append(m.Chapter(post=post, title=entry.title or post.title))
+    shadowed = {entry.id: index.shadowed[entry.id] for entry in volume.chapters if entry.id in index.shadowed}
     return m.Book(
         key=volume.key,
         title=volume.title,
@@ -95,6 +96,7 @@ def load_book(
         author=volume.author,
         paper=volume.paper,
         chapters=tuple(chapters),
+        options={"shadowed": shadowed},
     )
 
 
@@ -111,6 +113,9 @@ def prepare_volume(
     stopwatch = Stopwatch()
     with stopwatch.time("load+parse"):
         book = load_book(manifest, volume, options, progress)
+    for chapter in book.chapters:
+        for other in book.options.get("shadowed", {}).get(chapter.post.id, ()):
+            reporter.add(chapter.post.path, 1, "sources", f"archive id {chapter.post.id} is also claimed by {other} (ignored)", warning=True)
     traditional = traditional_config(volume, options)
     context = Context(
         reporter=reporter,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bookgen.errors import SourceError
@@ -59,10 +59,12 @@ def archive_id_of(path: Path, head: str) -> int | None:
 class SourceIndex:
     folders: tuple[Path, ...]
     by_id: dict[int, Path]
+    shadowed: dict[int, list[Path]] = field(default_factory=dict)  # other files claiming an id: ignored
 
     @classmethod
     def scan(cls, folders: tuple[Path, ...]) -> "SourceIndex":
         by_id: dict[int, Path] = {}
+        shadowed: dict[int, list[Path]] = {}
         for folder in folders:
             if not folder.is_dir():
                 raise SourceError("source folder does not exist", folder)
@@ -77,9 +79,13 @@ class SourceIndex:
                     raise SourceError(f"cannot read post: {exc.strerror}", path) from None
                 archive_id = archive_id_of(path, head)
                 # The first folder listed wins, so --sources can shadow the manifest's.
-                if archive_id is not None and archive_id not in by_id:
+                if archive_id is None:
+                    continue
+                if archive_id not in by_id:
                     by_id[archive_id] = path
-        return cls(folders, by_id)
+                elif path.resolve() != by_id[archive_id].resolve():
+                    shadowed.setdefault(archive_id, []).append(path)
+        return cls(folders, by_id, shadowed)
 
     def find(self, archive_id: int) -> Path | None:
         return self.by_id.get(archive_id)

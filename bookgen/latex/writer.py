@@ -35,6 +35,7 @@ class Writer:
         # Inside a footnote, heading, caption or table cell a link's URL is given in
         # parentheses: a \footnote there is lost, or breaks the table of contents.
         self.no_footnotes = 0
+        self.in_heading = False  # math in a heading also goes to the PDF bookmarks, as plain text
 
     # ---- blocks
     def blocks(self, blocks: tuple[m.Block, ...]) -> str:
@@ -46,7 +47,11 @@ class Writer:
 
     def block_heading(self, block: m.Heading) -> str:
         command = SECTION_COMMANDS.get(block.level, "paragraph")
-        title = self.inlines_without_footnotes(block.children)
+        self.in_heading = True
+        try:
+            title = self.inlines_without_footnotes(block.children)
+        finally:
+            self.in_heading = False
         label = heading_label(self.post.id, block.anchor)
         if label in self.heading_labels:  # a repeated heading text: links go to its first use
             return f"\\{command}{{{title}}}"
@@ -138,6 +143,8 @@ class Writer:
         if not tex:
             return ""  # `$$` would open a display: empty math (e.g. all of it was MathJax-only) prints nothing
         if not node.display:
+            if self.in_heading:
+                return f"\\texorpdfstring{{${tex}$}}{{{escape_text(bookmark_text(tex))}}}"
             return f"${tex}$"
         if not TOP_LEVEL_DISPLAYS.match(tex):
             tex = f"\\[{tex}\\]"
@@ -207,6 +214,13 @@ def _cell_text(nodes) -> str:
         else:
             out.append(_cell_text(getattr(node, "children", ())))
     return "".join(out)
+
+
+def bookmark_text(tex: str) -> str:
+    r"""A PDF bookmark's stand-in for math: ``\boxed{x}_{t}`` → ``x_t``."""
+    text = re.sub(r"\\(?:[A-Za-z]+|.)\s*", " ", tex)
+    text = re.sub(r"[{}$&^~\\]", "", text)
+    return " ".join(text.split())
 
 
 def render_post_body(post: m.Post) -> str:

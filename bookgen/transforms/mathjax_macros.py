@@ -176,6 +176,33 @@ def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
     return (tex.apply_edits(source, edits) if edits else source), notes, definitions
 
 
+def _body(definition_text: str) -> str:
+    """The replacement text of a ``\\providecommand{…}{}\\renewcommand{\\x}[n][d]{BODY}`` definition."""
+    match = re.match(r".*?\\renewcommand\{\\[A-Za-z]+\}(?:\[[^\]]*\])*\{(.*)\}$", definition_text, re.DOTALL)
+    return match.group(1) if match else definition_text
+
+
+def recursive_definitions(definitions: dict[str, str]) -> list[str]:
+    """Names whose expansion reaches themselves again (\\x → \\x, or \\y → \\z → \\y)."""
+    uses = {
+        name: {used for used in re.findall(r"\\([A-Za-z]+)", _body(text)) if used in definitions}
+        for name, text in definitions.items()
+    }
+
+    def reaches_itself(start: str) -> bool:
+        seen, todo = set(), list(uses[start])
+        while todo:
+            name = todo.pop()
+            if name == start:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo.extend(uses.get(name, ()))
+        return False
+
+    return sorted(name for name in definitions if reaches_itself(name))
+
+
 def run(book: m.Book, context: Context) -> m.Book:
     collected: dict[int, dict[str, str]] = {}
 
@@ -197,6 +224,9 @@ def run(book: m.Book, context: Context) -> m.Book:
         found = collected.get(post.id)
         if not found:
             return post
+        for name in recursive_definitions(found):
+            del found[name]
+            context.report(post, 1, NAME, f"dropped \\{name}: its definition refers to itself (TeX would loop)", warning=True)
         macros = post.macros + tuple(text for _name, text in sorted(found.items()))
         return dataclasses.replace(post, macros=macros)
 
