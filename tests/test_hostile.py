@@ -15,9 +15,9 @@ the log, no launch or JavaScript action in the PDF.
 
 tests/hostile/*.md are posts in the blog's mirror format (``@CANARY@`` becomes a
 folder of the test's own); they compile together as one volume, with two
-generated ones.  Posts that must fail, or that a pass owned elsewhere does not
-handle yet, are separate tests below.  A known failure is an imperative
-``pytest.xfail`` *after* the safety checks, so it can never hide an escape.
+generated ones.  Posts that must be refused, and posts that each set one trap
+for one pass (recursive macros, a 3000-letter word, a 20 000-term formula, lists
+nested 30 deep…), are separate tests below; each of those must build.
 """
 
 from __future__ import annotations
@@ -43,25 +43,6 @@ CASES_FILE = TESTS_DIR / "cases" / "untrusted_tex.txt"
 TIMEOUT = 120  # seconds for one build; a hanging TeX fails the test instead of hanging it
 LOCATED = re.compile(r"^(?P<file>[^:]+?)(?::(?P<line>\d+))?: (?P<message>.+)$")
 PASSWD_LINE = re.compile(r"root:[^:\n]*:0:0:")
-
-# The command line, with the balance pass registered right after untrusted-tex
-# when bookgen/transforms/__init__.py does not list it yet (it is owned by the
-# lead; test_untrusted.py has an xfail test that says so).
-LAUNCHER = """
-import sys
-import bookgen.transforms as transforms
-from bookgen.transforms import balance
-_passes = transforms.normalizer_passes
-def passes():
-    found = _passes()
-    if not any(name == "balance" for name, _ in found):
-        at = next((i + 1 for i, (name, _) in enumerate(found) if name == "untrusted-tex"), 0)
-        found.insert(at, ("balance", balance.run))
-    return found
-transforms.normalizer_passes = passes
-from bookgen.cli import main
-main(prog_name="bookgen")
-"""
 
 needs_tex = pytest.mark.skipif(
     shutil.which("xelatex") is None or shutil.which("latexmk") is None, reason="xelatex/latexmk not installed"
@@ -138,7 +119,7 @@ class Result:
 
 
 def run_build(book: Book, *extra: str, timeout: float = TIMEOUT) -> Result:
-    command = [sys.executable, "-c", LAUNCHER, "build", "h", "--manifest", str(book.root / "series.yaml"),
+    command = [sys.executable, "-m", "bookgen", "build", "h", "--manifest", str(book.root / "series.yaml"),
                "--sources", str(book.sources), "--out", str(book.out), "-q", *extra]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "BOOKGEN_SOURCES"}
     start = time.perf_counter()
@@ -211,14 +192,6 @@ def build_must_be_safe(book: Book, *extra: str, timeout: float = TIMEOUT) -> Res
     if result.code is not None:
         assert_clean_outcome(result, book)
     return result
-
-
-def known_failure(result: Result, reason: str) -> None:
-    """A failure of a pass owned elsewhere: xfail once the build has been shown safe, pass once it is fixed."""
-    if result.code is None:
-        pytest.xfail(f"{reason} (killed after the timeout)")
-    if result.code != 0:
-        pytest.xfail(f"{reason}: {result.stderr.strip()}")
 
 
 def report_lines(book: Book) -> list[str]:
@@ -389,7 +362,7 @@ def test_post_claiming_another_posts_archive_id(tmp_path):
     assert "00001-impostor.md" in said and "98023-real.md" in said, said
 
 
-# ---------------------------------------------------------------- one post, one trap (the last three still fail)
+# ---------------------------------------------------------------- one post, one trap
 
 
 def single_post_build(tmp_path, archive_id: int, title: str, body: str, date: str = "2024-01-01", **kw) -> tuple:
@@ -443,7 +416,7 @@ def test_control_characters_in_prose(tmp_path):
 def test_very_long_prose_word(tmp_path):
     # 3000 letters fail fast; 10 000 make TeX hang or report "This can't happen".
     book, result = single_post_build(tmp_path, 98035, "long word", "b" * 3000 + "\n", timeout=60)
-    known_failure(result, "a prose word of thousands of letters has no break point and crashes TeX's line breaker")
+    assert result.code == 0, result.stderr
     assert book.pdf.exists()
 
 
@@ -451,7 +424,7 @@ def test_very_long_prose_word(tmp_path):
 def test_huge_single_line_equation(tmp_path):
     body = "$$" + " + ".join(f"x_{{{i}}}" for i in range(20000)) + "$$\n"
     book, result = single_post_build(tmp_path, 98036, "huge equation", body)
-    known_failure(result, "display-math's \\bookgenfit overflows (Dimension too large) on a formula wider than \\maxdimen")
+    assert result.code == 0, result.stderr
     assert book.pdf.exists()
 
 
@@ -461,5 +434,5 @@ def test_deeply_nested_lists_and_quotes(tmp_path):
     numbered = "\n".join("   " * i + f"1. n{i}" for i in range(8))
     body = f"{lists}\n\n{'> ' * 30}deep quote\n\n{numbered}\n"
     book, result = single_post_build(tmp_path, 98037, "deep lists", body)
-    known_failure(result, "the writer nests itemize/enumerate deeper than LaTeX's 4 levels (Too deeply nested)")
+    assert result.code == 0, result.stderr
     assert book.pdf.exists()

@@ -324,3 +324,28 @@ def test_left_alone_means_unchanged_and_unreported():
     for case in CASES:
         if case.kind != "post" and "left alone" in case.name:
             assert case.expected == case.source and not case.reports, case.id
+
+
+def test_a_formula_too_long_to_shrink_is_broken_into_rows():
+    """display-math: thousands of characters on one line become an align, cut only at top level."""
+    from bookgen.transforms.display_math import LONG_FORMULA, fit_to_line
+
+    terms = [f"\\left(\\frac{{a_{{{i}}}}}{{b_{{{i}}}}} + c_{{{i}}}\\right)" for i in range(LONG_FORMULA // 30 + 10)]
+    body = "S = " + " + ".join(terms)
+    fixed, notes = fit_to_line(f"\\begin{{equation}}{body}\\label{{eq:s}}\\end{{equation}}")
+    assert fixed.startswith("\\begin{align}") and fixed.endswith("\\label{eq:s}\\end{align}")
+    rows = fixed.removeprefix("\\begin{align}").removesuffix("\\end{align}").split("\\\\\n")
+    assert len(rows) > 5 and len(notes) == 1 and f"{len(rows)} rows" in notes[0]
+    assert all(row.endswith("\\notag") for row in rows[:-1]) and "\\notag" not in rows[-1]
+    for row in rows:  # never between \left and its \right
+        assert row.count("\\left(") == row.count("\\right)"), row
+    joined = "".join(re.sub(r"^&(\\qquad )?|\\notag$|\\label\{eq:s\}$", "", row) for row in rows)
+    assert joined.replace(" ", "") == body.replace(" ", "")
+
+
+def test_a_long_formula_without_break_points_is_still_fitted():
+    from bookgen.transforms.display_math import LONG_FORMULA, fit_to_line
+
+    body = "\\left(" + "x" * (LONG_FORMULA + 10) + "+ y\\right)"
+    fixed, notes = fit_to_line(f"\\begin{{equation*}}{body}\\end{{equation*}}")
+    assert fixed == f"\\begin{{equation*}}\\bookgenfit{{{body}}}\\end{{equation*}}" and notes == []

@@ -30,6 +30,24 @@ def escape_text(text: str) -> str:
     return _PROSE_RE.sub(lambda m: _PROSE[m.group(0)], text)
 
 
+# A run of printable ASCII this long has no break point (no space, no CJK): TeX
+# lets it run off the page, and a run of thousands crashes its line breaker.
+_LONG_RUN = re.compile(r"[!-~]{40,}")
+_RUN_PIECE = 20
+
+
+def escape_prose(text: str) -> str:
+    """``escape_text`` for running text, with a break allowed every 20 characters of a long run."""
+    out, last = [], 0
+    for match in _LONG_RUN.finditer(text):
+        run = match.group(0)
+        pieces = (escape_text(run[i : i + _RUN_PIECE]) for i in range(0, len(run), _RUN_PIECE))
+        out += [escape_text(text[last : match.start()]), "\\allowbreak{}".join(pieces)]
+        last = match.end()
+    out.append(escape_text(text[last:]))
+    return "".join(out)
+
+
 def escape_url(url: str) -> str:
     r"""A URL for ``\url{}``/``\href{}`` inside another command's argument (hyperref wants ``\#``, ``\%``)."""
     url = _CONTROL.sub("", _INVISIBLE.sub("", url)).replace(" ", "%20")

@@ -7,13 +7,17 @@ be traced back to the line of the post (see ``compile.source_line_of``).
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from bookgen import model as m
-from bookgen.latex.escape import SAFE_URL, escape_code, escape_text, escape_url, verbatim_safe
+from bookgen.latex.escape import SAFE_URL, escape_code, escape_prose, escape_text, escape_url, verbatim_safe
 
 LINE_MARK = "%@ line {}"
 SECTION_COMMANDS = {1: "section", 2: "section", 3: "subsection", 4: "subsubsection", 5: "paragraph", 6: "paragraph"}
+# Lists and quotes deeper than this are flattened: LaTeX stops at 9 (the preamble's
+# \setlistdepth), and by 6 the text is a narrow column at the right of the page.
+MAX_NESTING = 6
 TOP_LEVEL_DISPLAYS = re.compile(
     r"^\\begin\{(equation|align|gather|multline|eqnarray|flalign|alignat|displaymath)\*?\}"
 )
@@ -36,6 +40,7 @@ class Writer:
         # parentheses: a \footnote there is lost, or breaks the table of contents.
         self.no_footnotes = 0
         self.in_heading = False  # math in a heading also goes to the PDF bookmarks, as plain text
+        self.nesting = 0  # lists and quotes open around the current block
 
     # ---- blocks
     def blocks(self, blocks: tuple[m.Block, ...]) -> str:
@@ -66,13 +71,32 @@ class Writer:
         return f"\\begin{{bookgencode}}\n{code}\n\\end{{bookgencode}}"
 
     def block_listblock(self, block: m.ListBlock) -> str:
+        if self.nesting >= MAX_NESTING:
+            return self.flat_list(block)
         env = "enumerate" if block.ordered else "itemize"
         start = f"[start={block.start}]" if block.ordered and block.start != 1 else ""
-        items = "\n".join("\\item " + self.blocks(item) if item else "\\item{}" for item in block.items)
+        with self.nested():
+            items = "\n".join("\\item " + self.blocks(item) if item else "\\item{}" for item in block.items)
         return f"\\begin{{{env}}}{start}\n{items}\n\\end{{{env}}}"
 
+    def flat_list(self, block: m.ListBlock) -> str:
+        """Items past the deepest nesting as paragraphs that carry their own marks."""
+        marks = [f"{block.start + n}." if block.ordered else "\\textbullet" for n in range(len(block.items))]
+        return "\n\n".join(f"{mark}~{self.blocks(item)}" for mark, item in zip(marks, block.items))
+
     def block_quote(self, block: m.Quote) -> str:
-        return f"\\begin{{quote}}\n{self.blocks(block.children)}\n\\end{{quote}}"
+        if self.nesting >= MAX_NESTING:
+            return self.blocks(block.children)  # already indented as far as the page allows
+        with self.nested():
+            return f"\\begin{{quote}}\n{self.blocks(block.children)}\n\\end{{quote}}"
+
+    @contextlib.contextmanager
+    def nested(self):
+        self.nesting += 1
+        try:
+            yield
+        finally:
+            self.nesting -= 1
 
     def block_rule(self, block: m.Rule) -> str:
         return "\\bookgenrule"
@@ -124,7 +148,7 @@ class Writer:
         return getattr(self, "inline_" + type(node).__name__.lower())(node)
 
     def inline_text(self, node: m.Text) -> str:
-        return escape_text(node.text)
+        return escape_prose(node.text)
 
     def inline_emph(self, node: m.Emph) -> str:
         return f"\\emph{{{self.inlines(node.children)}}}"

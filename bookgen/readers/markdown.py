@@ -19,7 +19,6 @@ from mdit_py_plugins.footnote import footnote_plugin
 from bookgen import model as m
 from bookgen.readers.mdmath import display_math_plugin
 from bookgen.readers.mirror import split_mirror
-from bookgen.sources import archive_id_of
 
 CJK = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
 ENDS_CJK = re.compile(f"[{CJK}]$")

@@ -281,17 +281,55 @@ def _max_cells(nodes) -> int:
     return max(most, cells)
 
 
-def fit_to_line(source: str) -> str:
+# A formula this long would shrink to an unreadable size (and past about 3000
+# characters its width overflows TeX's \maxdimen): it is broken into rows instead.
+LONG_FORMULA = 2000
+ROW_LENGTH = 150
+
+
+def fit_to_line(source: str) -> tuple[str, list[str]]:
     r"""``\begin{equation}BODY\label{…}\end{equation}`` → the body in ``\bookgenfit{…}``."""
     segments = top_level_segments(source)
     if not segments or len(segments) != 1 or env_base(segments[0].environmentname) != "equation":
-        return source
+        return source, []
     node = segments[0]
     body, outside = split_outside(_env_body(source, node))
     if not body.strip() or has_top_level(body, macro="\\") or has_top_level(body, special="&"):
-        return source
+        return source, []
     env = node.environmentname
-    return f"\\begin{{{env}}}\\bookgenfit{{{body.strip()}}}{outside}\\end{{{env}}}"
+    if len(body) > LONG_FORMULA:
+        rows = break_points(body.strip())
+        if len(rows) > 1:
+            return align_rows(rows, outside, starred=env.endswith("*")), [
+                f"formula of {len(body)} characters broken into {len(rows)} rows (too wide to shrink)"
+            ]
+    return f"\\begin{{{env}}}\\bookgenfit{{{body.strip()}}}{outside}\\end{{{env}}}", []
+
+
+def break_points(body: str) -> list[str]:
+    """``body`` cut before top-level ``+``, ``-`` or ``=`` into rows of about ROW_LENGTH characters."""
+    cuts, depth, row_start = [], 0, 0
+    for node in tex.parse(body):
+        if isinstance(node, tex.LatexMacroNode) and node.macroname in ("left", "right"):
+            depth += 1 if node.macroname == "left" else -1
+        if depth or not isinstance(node, tex.LatexCharsNode):
+            continue
+        for offset, char in enumerate(node.chars):
+            at = node.pos + offset
+            if char in "+-=" and at - row_start >= ROW_LENGTH and body[row_start:at].strip():
+                cuts.append(at)
+                row_start = at
+    bounds = [0, *cuts, len(body)]
+    return [body[a:b].strip() for a, b in zip(bounds, bounds[1:])]
+
+
+def align_rows(rows: list[str], outside: str, starred: bool) -> str:
+    r"""Rows as a flush-left ``align`` that may break across pages; one number, on the last row."""
+    env = "align*" if starred else "align"
+    no_number = "" if starred else "\\notag"
+    lines = [f"&{rows[0]}{no_number}"] + [f"&\\qquad {row}{no_number}" for row in rows[1:-1]]
+    lines.append(f"&\\qquad {rows[-1]}{outside}")
+    return f"\\begin{{{env}}}" + "\\\\\n".join(lines) + f"\\end{{{env}}}"
 
 
 def run(book: m.Book, context: Context) -> m.Book:
@@ -304,7 +342,8 @@ def run(book: m.Book, context: Context) -> m.Book:
         fixed, more = fix_aligned_ampersand(fixed)
         notes += more
         if math.display and "\\bookgenfit" not in fixed:
-            fixed = fit_to_line(fixed)
+            fixed, more = fit_to_line(fixed)
+            notes += more
         if fixed != math.tex and (fixed.count("^") > 1 or fixed.count("_") > 1):
             fixed, _count = separate_double_scripts(fixed)  # x_a\label{l}_b without its label: x_a{}_b
         for note in notes:
