@@ -155,8 +155,23 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
                 f"{result.key}: wrote {result.pdf} — {result.log.pages} pages, "
                 f"{result.log.warnings} TeX warnings, {len(result.reporter.warnings)} normalizer warnings, {seconds:.1f}s"
             )
+            for problem in log_problems(result.log):
+                click.echo(f"{result.key}: warning: {problem} (see {result.volume_dir / 'main.log'})", err=True)
         else:
             say(f"{result.key}: wrote {len(result.files_written)} changed .tex files in {result.volume_dir} ({seconds:.1f}s)")
+
+
+def log_problems(log) -> list[str]:
+    """What a reader of the PDF would see: ?? for references, blank boxes for glyphs."""
+    problems = []
+    if log.undefined_references:
+        problems.append(f"{log.undefined_references} undefined references print as ??")
+    if log.multiply_defined:
+        problems.append(f"{log.multiply_defined} labels defined twice")
+    if log.missing_characters:
+        glyphs = " ".join(log.missing_glyphs[:20])
+        problems.append(f"{log.missing_characters} characters the fonts lack ({glyphs}) are left out of the PDF")
+    return problems
 
 
 @main.command()

@@ -38,6 +38,7 @@ class LogSummary:
     undefined_references: int = 0
     multiply_defined: int = 0
     missing_characters: int = 0
+    missing_glyphs: list[str] = field(default_factory=list)  # distinct characters, in order of appearance
     warnings: int = 0
 
 
@@ -48,7 +49,9 @@ def summarize_log(log: str) -> LogSummary:
     summary.errors = [m.group(0) for m in FILE_LINE_ERROR.finditer(log)] + re.findall(r"^! .*$", log, re.MULTILINE)
     summary.undefined_references = len(re.findall(r"Reference `[^']*' on page \d+ undefined", log))
     summary.multiply_defined = len(re.findall(r"Label `[^']*' multiply defined", log))
+    missing = re.findall(r"^Missing character: There is no (.) ", log, re.MULTILINE)
     summary.missing_characters = len(re.findall(r"^Missing character: There is no", log, re.MULTILINE))
+    summary.missing_glyphs = list(dict.fromkeys(missing))
     summary.warnings = len(re.findall(r"Warning", log))
     return summary
 

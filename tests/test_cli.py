@@ -232,3 +232,21 @@ def test_tex_only_build_reports_changed_files(book, run_cli):
     result = run_cli("build", "small", "--tex-only", "--out", "out", cwd=book)
     assert "small: wrote 1 changed .tex files" in result.stdout
     assert "改过的正文" in (book / "out" / "small" / "posts" / "95001.tex").read_text(encoding="utf-8")
+
+
+def test_log_problems_name_what_a_reader_would_see():
+    from bookgen.cli import log_problems
+    from bookgen.compile import summarize_log
+
+    log = (
+        "Missing character: There is no ✓ (U+2713) in font lmroman10-regular!\n" * 2
+        + "Missing character: There is no ∗ (U+2217) in font NotoSerifCJK!\n"
+        + "LaTeX Warning: Reference `eq:9119:a' on page 3 undefined on input line 4.\n"
+        + "LaTeX Warning: Label `eq:9119:b' multiply defined.\n"
+    )
+    assert log_problems(summarize_log(log)) == [
+        "1 undefined references print as ??",
+        "1 labels defined twice",
+        "3 characters the fonts lack (✓ ∗) are left out of the PDF",
+    ]
+    assert log_problems(summarize_log("Output written on main.pdf (3 pages).\n")) == []

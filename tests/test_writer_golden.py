@@ -201,3 +201,14 @@ def test_golden_files_are_sensible_latex():
             for post in posts:
                 assert f"\\bookgenchapter{{posts/{Path(post).stem}}}" in text, post
 
+
+
+@pytest.mark.parametrize("name", ["blocks", "figures"])
+def test_golden_roots_compile_clean(name, run_cli, tmp_path, tex_available):
+    """What the snapshots hold is also good TeX: no error, no ??, no glyph the fonts lack."""
+    root, volumes = ROOTS[name]
+    result = run_cli("build", *volumes, "--out", tmp_path / "out", "-q", cwd=root)
+    assert result.code == 0, result.stderr
+    assert result.stderr == "", result.stderr  # bookgen warns there about ?? and missing glyphs
+    (log,) = (tmp_path / "out").glob("*/main.log")
+    assert "Missing character" not in log.read_text(encoding="utf-8", errors="replace")
