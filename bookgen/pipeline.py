@@ -23,6 +23,7 @@ from bookgen.manifest import Manifest, Volume
 from bookgen.readers import read_post
 from bookgen.sources import SourceIndex, sources_from_env
 from bookgen.transforms import Context, run_passes
+from bookgen.transforms.images import install_image
 
 
 @dataclass
@@ -172,8 +173,9 @@ def write_volume(prepared: Prepared, volume_dir: Path) -> list[str]:
     for relative, source in sorted(prepared.images.items()):
         target = volume_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists() or target.read_bytes() != source.read_bytes():
-            target.write_bytes(source.read_bytes())
+        problem = install_image(source, target)
+        if problem:  # the figure's \IfFileExists shows the placeholder instead
+            prepared.reporter.add(source, 1, "images", f"{problem} (placeholder used)", warning=True)
     (volume_dir / "report.txt").write_text(prepared.reporter.render(), encoding="utf-8")
     return written
 

@@ -103,10 +103,11 @@ class Writer:
 
     def block_figure(self, block: m.Figure) -> str:
         caption = self.inlines_without_footnotes(block.caption).strip()
-        if block.local_file:
-            body = f"\\includegraphics[width=\\linewidth,height=0.45\\textheight,keepaspectratio]{{{block.local_file}}}"
+        url = escape_url(self.absolute(block.src))
+        if block.local_file:  # \bookgenimage shows the placeholder should the file not reach the build
+            body = f"\\bookgenimage{{{block.local_file}}}{{{url}}}"
         else:
-            body = f"\\bookgenmissingimage{{{escape_url(self.absolute(block.src))}}}"
+            body = f"\\bookgenmissingimage{{{url}}}"
         caption_line = f"\n\\caption{{{caption}}}" if caption else ""
         return f"\\begin{{figure}}[htbp]\n\\centering\n{body}{caption_line}\n\\end{{figure}}"
 

@@ -3,8 +3,9 @@ r"""Pass ``images``: find each figure's file in the image folders.
 The blog's images are ``/usr/uploads/2022/06/123.png`` (or absolute URLs to the
 site).  A figure whose file is found below an image folder (``images:`` in
 series.yaml, or a ``--sources`` folder) is copied into the build folder, so TeX
-reads only inside it; one that is missing, outside the folder, or in a format
-xelatex cannot include (svg, gif, webp) stays a framed placeholder with its
+reads only inside it; an SVG becomes a PDF there (``rsvg-convert``, from
+librsvg2-bin, when installed).  One that is missing, outside the folder, or in a
+format xelatex cannot include (gif, webp) stays a framed placeholder with its
 caption and URL, and a warning.
 """
 
@@ -12,7 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -22,6 +26,9 @@ from bookgen.transforms.walk import map_post, map_posts
 
 NAME = "images"
 INCLUDABLE = (".png", ".jpg", ".jpeg", ".pdf")
+CONVERTED = {".svg": ".pdf"}  # what the build folder holds instead
+SVG_CONVERTER = "rsvg-convert"
+CONVERT_TIMEOUT_SECONDS = 60
 
 
 def candidates(src: str) -> list[str]:
@@ -47,7 +54,48 @@ def locate(src: str, folders: tuple[Path, ...]) -> Path | None:
 def build_name(src: str, path: Path) -> str:
     digest = hashlib.sha1(src.encode("utf-8")).hexdigest()[:10]
     stem = re.sub(r"[^A-Za-z0-9_-]", "-", path.stem)[:40]
-    return f"images/{digest}-{stem}{path.suffix.lower()}"
+    suffix = path.suffix.lower()
+    return f"images/{digest}-{stem}{CONVERTED.get(suffix, suffix)}"
+
+
+def unusable_reason(path: Path) -> str | None:
+    """Why xelatex cannot show ``path`` (None: it can, maybe after conversion)."""
+    suffix = path.suffix.lower()
+    if suffix == ".svg" and shutil.which(SVG_CONVERTER) is None:
+        return f"an SVG needs {SVG_CONVERTER} (apt-get install librsvg2-bin)"
+    if suffix not in INCLUDABLE and suffix not in CONVERTED:
+        return f"{suffix or 'a file without extension'} cannot be included by xelatex"
+    return None
+
+
+def install_image(source: Path, target: Path) -> str | None:
+    """Put ``source`` at ``target`` in the build (converting an SVG); the error, if that failed.
+
+    Unchanged images are left alone, so a rebuild does not convert every SVG again.
+    """
+    if source.suffix.lower() not in CONVERTED:
+        data = source.read_bytes()
+        if not target.exists() or target.read_bytes() != data:
+            target.write_bytes(data)
+        return None
+    if target.exists() and target.stat().st_mtime_ns >= source.stat().st_mtime_ns:
+        return None
+    partial = target.with_name(target.name + ".part")
+    command = [SVG_CONVERTER, "--format=pdf", f"--output={partial}", str(source)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL,
+                              env={**os.environ, "SOURCE_DATE_EPOCH": "0"},  # no date in the PDF: same bytes each time
+                              timeout=CONVERT_TIMEOUT_SECONDS)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        partial.unlink(missing_ok=True)
+        return f"{SVG_CONVERTER} failed: {exc}"
+    if done.returncode != 0 or not partial.exists():
+        partial.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
+        message = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        return f"{SVG_CONVERTER} failed: {message}"
+    partial.replace(target)
+    return None
 
 
 def run(book: m.Book, context: Context) -> m.Book:
@@ -61,10 +109,9 @@ def run(book: m.Book, context: Context) -> m.Book:
             if path is None:
                 context.report(post, block.line, NAME, f"image not found: {block.src} (placeholder used)", warning=True)
                 return block
-            if path.suffix.lower() not in INCLUDABLE:
-                context.report(
-                    post, block.line, NAME, f"{path.suffix} cannot be included by xelatex: {block.src}", warning=True
-                )
+            reason = unusable_reason(path)
+            if reason:
+                context.report(post, block.line, NAME, f"{reason}: {block.src} (placeholder used)", warning=True)
                 return block
             name = build_name(block.src, path)
             copies[name] = path
