@@ -179,7 +179,7 @@ class Writer:
         url = self.absolute(node.url)
         text = self.inlines(node.children)
         if not SAFE_URL.match(url):  # run:, javascript:, file:… never become link targets in the PDF
-            return f"{text}（{escape_text(url)}）" if text.strip() else escape_text(url)
+            return f"{text}（{escape_prose(url)}）" if text.strip() else escape_prose(url)
         if node.children == (m.Text(node.url),) or not text.strip():
             return f"\\url{{{escape_url(url)}}}"
         if self.no_footnotes:

@@ -4,7 +4,9 @@ A link to a post that is a chapter of this volume becomes a cross-reference to
 that chapter — and to its section when the link's ``#fragment`` is one of the
 target's headings (the blog's fragments are URL-encoded heading texts).  A link
 to any other post keeps its text and gets the full spaces.ac.cn URL (the writer
-puts it in a footnote).
+puts it in a footnote).  A link whose target is no address at all (html2text
+sometimes writes the linked post's title there: ``[线性Attention](线性Attention的探索)``)
+keeps only its text, with a warning.
 
 Before → after: ``[上一篇](/archives/9119)`` in a volume holding 9119 →
 ``上一篇（见第 1 章）``; outside it → ``上一篇`` + footnote ``https://spaces.ac.cn/archives/9119``.
@@ -22,6 +24,7 @@ from bookgen.transforms.walk import map_blocks, map_post, map_posts
 
 NAME = "links"
 POST_URL = re.compile(r"^(?:https?://(?:www\.)?(?:spaces\.ac\.cn|kexue\.fm))?/archives/(\d+)/?(?:#(.*))?$")
+ADDRESS = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|/|#)")  # a scheme, a site path or a fragment
 
 
 def headings_of(post: m.Post) -> set[str]:
@@ -43,6 +46,10 @@ def run(book: m.Book, context: Context) -> m.Book:
         def rewrite(node, line: int):
             if not isinstance(node, m.Link):
                 return node
+            if not ADDRESS.match(node.url.strip()):
+                shown = unquote(node.url.strip())
+                context.report(post, line, NAME, f"link target '{shown}' is not an address: kept the text only", warning=True)
+                return tuple(node.children) or m.Text(shown)
             match = POST_URL.match(node.url.strip())
             if not match:
                 return node
