@@ -29,7 +29,7 @@ import re
 
 from bookgen import model as m
 from bookgen.transforms import Context, tex
-from bookgen.transforms.scripts import separate_double_scripts
+from bookgen.transforms.scripts import removal_may_double_scripts, separate_double_scripts
 from bookgen.transforms.walk import map_math
 
 NAME = "display-math"
@@ -122,6 +122,28 @@ def split_outside(body: str) -> tuple[str, str]:
             edits.append(tex.splice(body, node.pos, node.pos + node.len))
             kept.append(node.latex_verbatim())
     return tex.apply_edits(body, edits), "".join(kept)
+
+
+def is_row_or_column_break(node) -> bool:
+    return (isinstance(node, tex.LatexMacroNode) and node.macroname == "\\") or (
+        isinstance(node, tex.LatexSpecialsNode) and node.specials_chars == "&"
+    )
+
+
+def split_outside_nodes(source: str, env, nodes: list) -> tuple[str, str]:
+    """``split_outside`` of the body of ``env``, a parsed environment of ``source``."""
+    text = source[env.pos : env.pos + env.len]
+    begin = re.match(r"\\begin\s*\{[^}]*\}", text)
+    end = re.search(r"\\end\s*\{[^}]*\}\s*$", text)
+    start = env.pos + (begin.end() if begin else 0)
+    stop = env.pos + (end.start() if end else len(text))
+    edits, kept = [], []
+    for node in nodes:
+        if isinstance(node, tex.LatexMacroNode) and node.macroname in KEEP_OUTSIDE and start <= node.pos < stop:
+            edits.append(tex.splice(source, node.pos, node.pos + node.len))
+            kept.append(node.latex_verbatim())
+    shift = sum(len(e.text) - (e.end - e.start) for e in edits)
+    return tex.apply_edits(source, edits)[start : stop + shift], "".join(kept)
 
 
 def has_top_level(body: str, macro: str | None = None, special: str | None = None) -> bool:
@@ -293,8 +315,11 @@ def fit_to_line(source: str) -> tuple[str, list[str]]:
     if not segments or len(segments) != 1 or env_base(segments[0].environmentname) != "equation":
         return source, []
     node = segments[0]
-    body, outside = split_outside(_env_body(source, node))
-    if not body.strip() or has_top_level(body, macro="\\") or has_top_level(body, special="&"):
+    nodes = [n for n in (node.nodelist or ()) if n is not None]
+    if any(is_row_or_column_break(n) for n in nodes):
+        return source, []
+    body, outside = split_outside_nodes(source, node, nodes)  # from the nodes at hand: no second parse
+    if not body.strip():
         return source, []
     env = node.environmentname
     if len(body) > LONG_FORMULA:
@@ -344,7 +369,7 @@ def run(book: m.Book, context: Context) -> m.Book:
         if math.display and "\\bookgenfit" not in fixed:
             fixed, more = fit_to_line(fixed)
             notes += more
-        if fixed != math.tex and (fixed.count("^") > 1 or fixed.count("_") > 1):
+        if fixed != math.tex and removal_may_double_scripts(math.tex):
             fixed, _count = separate_double_scripts(fixed)  # x_a\label{l}_b without its label: x_a{}_b
         for note in notes:
             context.report(post, math.line, NAME, note)

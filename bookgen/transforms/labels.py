@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from bookgen import model as m
 from bookgen.latex.escape import escape_text
 from bookgen.transforms import Context, tex
-from bookgen.transforms.scripts import separate_double_scripts
+from bookgen.transforms.scripts import removal_may_double_scripts, separate_double_scripts
 from bookgen.transforms.walk import iter_math, map_post, map_posts
 
 NAME = "labels"
@@ -235,7 +235,7 @@ def resolve_post(post: m.Post, context: Context) -> m.Post:
             for _ in anchors:
                 context.report(post, node.line, NAME, "label in inline math numbered after the formula")
         source = rewrite_refs(post, node, source, labels, context)
-        if source != node.tex and (source.count("^") > 1 or source.count("_") > 1):
+        if source != node.tex and removal_may_double_scripts(node.tex):
             source, _count = separate_double_scripts(source)  # x_a\label{l}_b without its label: x_a{}_b
         new = dataclasses.replace(node, tex=source) if source != node.tex else node
         return (new, *anchors) if anchors else new

@@ -11,6 +11,7 @@ Before → after: ``\mathop{\text{argmin}}_\boldsymbol{B}`` → ``\mathop{\text{
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from bookgen import model as m
 from bookgen.transforms import Context, tex
@@ -46,6 +47,21 @@ def _collect(nodes, edits: list[tex.Edit]) -> None:
             if edit not in edits:
                 edits.append(edit)
         previous = node
+
+
+# A later pass that removes a \label or \tag sitting between two scripts
+# (x_a\label{l}_b) doubles them; only then must it run separate_double_scripts,
+# which parses the whole formula again.
+_MOVABLE_BEFORE_SCRIPT = re.compile(
+    r"\\(?:label|tag|notag|nonumber)(?![A-Za-z])\*?\s*(?:\{(?:[^{}]|\{[^{}]*\})*\})?\s*[_^]"
+)
+
+
+def removal_may_double_scripts(original: str) -> bool:
+    """Whether removing the labels and tags of ``original`` may leave ``x_a_b``."""
+    return ("\\label" in original or "tag" in original or "\\nonumber" in original) and bool(
+        _MOVABLE_BEFORE_SCRIPT.search(original)
+    )
 
 
 def separate_double_scripts(source: str) -> tuple[str, int]:
