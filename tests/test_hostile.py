@@ -210,10 +210,11 @@ def huge_post() -> str:
 
 def fixture_post() -> str:
     """Every input of tests/cases/untrusted_tex.txt, inline and as a display."""
-    from test_untrusted import decode, read_cases
+    from fixtures import read_math_cases
+    from test_untrusted import decode
 
     parts = []
-    for case in read_cases(CASES_FILE):
+    for case in read_math_cases(CASES_FILE):
         tex = decode(case.source)
         parts.append(f"{case.title.replace('$', '')}：${tex}$\n\n$${tex}$$\n")
     return header(97027, "untrusted fixtures") + "\n".join(parts)

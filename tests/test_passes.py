@@ -64,6 +64,7 @@ from bookgen.latex.writer import LINE_MARK, render_post_body
 from bookgen.readers.markdown import read_markdown
 from bookgen.sources import archive_id_of
 from bookgen.transforms import Context, normalizer_passes
+from fixtures import decode, read_fixture, write_fixture
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 FILES = {
@@ -80,12 +81,7 @@ POST_HEADER = re.compile(r"^<<< (\S+\.md)\s*$")
 DEFAULT_POST = "4242.md"
 MATH_LINE = 3
 REPORT_LINE = re.compile(r"^(?:(?:\S+\.md:)?\d+: )?\[[a-z-]+\] ")
-CODEPOINT = re.compile(r"⟨U\+([0-9A-F]{4,6})⟩")
 MARK = re.compile("^" + re.escape(LINE_MARK).replace(r"\{\}", r"\d+") + "$")
-
-
-def decode(text: str) -> str:
-    return CODEPOINT.sub(lambda found: chr(int(found.group(1), 16)), text)
 
 
 def encode(text: str) -> str:
@@ -144,39 +140,18 @@ class Case:
 
 
 def read_cases(file: Path) -> list[Case]:
-    lines = file.read_text(encoding="utf-8").split("\n")
-    cases: list[Case] = []
-    index = 0
-    while index < len(lines):
-        if not lines[index].strip():
-            index += 1
-            continue
-        title_line, title = index + 1, lines[index]
-        index += 1
-        parts: list[list[str]] = [[], []]
-        for part in parts:
-            while index < len(lines) and lines[index] != ".":
-                part.append(lines[index])
-                index += 1
-            if index >= len(lines):
-                raise ValueError(f"{file}:{title_line}: case {title!r} is not closed by two '.' lines")
-            index += 1
-        reports: list[str] = []
-        while index < len(lines) and lines[index].strip():
-            if not REPORT_LINE.match(lines[index]):
-                raise ValueError(f"{file}:{index + 1}: not a report line (a blank line must end case {title!r})")
-            reports.append(lines[index])
-            index += 1
-        cases.append(Case(file, title_line, title, "\n".join(parts[0]), "\n".join(parts[1]), reports))
-    return cases
+    return [
+        Case(file, c.line, c.title, "\n".join(c.parts[0]), "\n".join(c.parts[1]), c.reports)
+        for c in read_fixture(file, parts=2, report_line=REPORT_LINE)
+    ]
 
 
 def write_cases(file: Path, actual: dict[str, tuple[str, list[str]]]) -> None:
-    out: list[str] = []
+    cases = []
     for case in read_cases(file):
         expected, reports = actual.get(case.title, (case.expected, case.reports))
-        out.extend([case.title, case.source, ".", expected, ".", *reports, ""])
-    file.write_text("\n".join(out), encoding="utf-8")
+        cases.append((case.title, [case.source.split("\n"), expected.split("\n")], reports))
+    write_fixture(file, cases)
 
 
 def all_cases() -> list[Case]:

@@ -49,6 +49,7 @@ import pytest
 from bookgen import model as m
 from bookgen.readers.markdown import read_markdown
 from bookgen.sources import HEAD_BYTES, archive_id_of
+from fixtures import read_fixture, write_fixture
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 FILE_OPTION = re.compile(r"\s*\[file=([^\]]+)\]\s*$")
@@ -175,27 +176,10 @@ class Case:
 
 def read_cases(file: Path) -> list[Case]:
     """Parse a fixture file: title, input, `.`, expected, `.`, separated by blank lines."""
-    lines = file.read_text(encoding="utf-8").split("\n")
-    cases: list[Case] = []
-    index = 0
-    while index < len(lines):
-        if not lines[index].strip():
-            index += 1
-            continue
-        title_line = index
-        title = lines[index]
-        index += 1
-        parts: list[list[str]] = [[], []]
-        for part in parts:
-            while index < len(lines) and lines[index] != ".":
-                part.append(lines[index])
-                index += 1
-            if index >= len(lines):
-                raise ValueError(f"{file}:{title_line + 1}: case {title!r} is not closed by a '.' line")
-            index += 1
-        source = "\n".join(parts[0]) + "\n"
-        cases.append(Case(file, title_line + 1, title, source, "\n".join(parts[1])))
-    return cases
+    return [
+        Case(file, c.line, c.title, "\n".join(c.parts[0]) + "\n", "\n".join(c.parts[1]))
+        for c in read_fixture(file, parts=2)
+    ]
 
 
 def all_cases() -> list[Case]:
@@ -207,10 +191,11 @@ def all_cases() -> list[Case]:
 
 def write_cases(file: Path, actual: dict[str, str]) -> None:
     """Rewrite the expected part of the cases of ``file`` named in ``actual`` (by title); keep the others."""
-    out: list[str] = []
-    for case in read_cases(file):
-        out.extend([case.title, case.source.rstrip("\n"), ".", actual.get(case.title, case.expected), ".", ""])
-    file.write_text("\n".join(out), encoding="utf-8")
+    cases = [
+        (case.title, [case.source.rstrip("\n").split("\n"), actual.get(case.title, case.expected).split("\n")], [])
+        for case in read_cases(file)
+    ]
+    write_fixture(file, cases)
 
 
 CASES = all_cases()

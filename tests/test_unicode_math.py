@@ -25,21 +25,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bookgen import model as m
-from bookgen.diagnostics import Reporter
-from bookgen.transforms import Context, tex, unicode_math
+from bookgen.transforms import tex, unicode_math
 from bookgen.transforms.unicode_math import (
     COMBINING, FULLWIDTH_SPECIAL, SUBSCRIPTS, SUPERSCRIPTS, SYMBOLS, TEXT_GLYPHS, ZERO_WIDTH, fix_math,
 )  # fmt: skip
 from bookgen.transforms.unknown_commands import known_macros
+from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, decode, only_math, read_math_cases, rendered, run_pass, write_math_cases
 
 CASES_FILE = Path(__file__).resolve().parent / "cases" / "unicode_math.txt"
-POST_PATH = Path("posts/4242.md")
-MATH_LINE = 7
-CODEPOINT = re.compile(r"⟨U\+([0-9A-F]{4,6})⟩")
-
-
-def decode(text: str) -> str:
-    return CODEPOINT.sub(lambda found: chr(int(found.group(1), 16)), text)
 
 
 def encode(text: str) -> str:
@@ -49,86 +42,19 @@ def encode(text: str) -> str:
     return "".join(f"⟨U+{ord(c):04X}⟩" if hidden(c) else c for c in text)
 
 
-# ---------------------------------------------------------------- the fixture format
-
-
-class Case:
-    def __init__(self, line: int, title: str, source: str, expected: str, reports: list[str]):
-        self.line, self.title, self.source, self.expected, self.reports = line, title, source, expected, reports
-
-    @property
-    def id(self) -> str:
-        return f"{self.line}:{self.title}"
-
-
-def read_cases(file: Path = CASES_FILE) -> list[Case]:
-    lines = file.read_text(encoding="utf-8").split("\n")
-    cases: list[Case] = []
-    index = 0
-    while index < len(lines):
-        if not lines[index].strip():
-            index += 1
-            continue
-        title_line, title = index + 1, lines[index]
-        index += 1
-        parts: list[list[str]] = [[], [], []]
-        for part in parts:
-            while index < len(lines) and lines[index] != ".":
-                part.append(lines[index])
-                index += 1
-            if index >= len(lines):
-                raise ValueError(f"{file}:{title_line}: case {title!r} is not closed by three '.' lines")
-            index += 1
-        cases.append(Case(title_line, title, "\n".join(parts[0]), "\n".join(parts[1]), parts[2]))
-    return cases
-
-
-def write_cases(actual: dict[str, tuple[str, list[str]]], file: Path = CASES_FILE) -> None:
-    out: list[str] = []
-    for case in read_cases(file):
-        expected, reports = actual.get(case.title, (case.expected, case.reports))
-        out.extend([case.title, case.source, ".", expected, ".", *reports, ".", ""])
-    file.write_text("\n".join(out), encoding="utf-8")
-
-
-# ---------------------------------------------------------------- a book of one post
-
-
-def book_of(*inlines: m.Inline, blocks: tuple | None = None, footnotes: tuple = ()) -> m.Book:
-    if blocks is None:
-        blocks = (m.Paragraph(tuple(inlines), MATH_LINE),)
-    post = m.Post(4242, "T", "", "https://spaces.ac.cn/archives/4242", POST_PATH, blocks, footnotes)
-    return m.Book("h", "T", "", "A", "a4paper", (m.Chapter(post, "T"),))
-
-
-def run_pass(book: m.Book) -> tuple[m.Book, Reporter]:
-    reporter = Reporter()
-    return unicode_math.run(book, Context(reporter=reporter)), reporter
-
-
-def only_math(book: m.Book) -> m.Math:
-    (paragraph,) = book.chapters[0].post.blocks
-    (math,) = paragraph.children
-    return math
-
-
-def rendered(reporter: Reporter) -> list[str]:
-    return [("warning: " if d.severity == "warning" else "") + d.message for d in reporter.items]
-
-
-CASES = read_cases()
+CASES = read_math_cases(CASES_FILE)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_unicode_math_case(case: Case, update_golden: bool):
-    book, reporter = run_pass(book_of(m.Math(decode(case.source), True, MATH_LINE)))
+def test_unicode_math_case(case: MathCase, update_golden: bool):
+    book, reporter = run_pass(unicode_math.run, book_of(m.Math(decode(case.source), True, MATH_LINE)))
     actual = encode(only_math(book).tex)
     reports = rendered(reporter)
     assert all(d.pass_name == "unicode-math" and d.line == MATH_LINE for d in reporter.items)
     assert all(d.path == str(POST_PATH) for d in reporter.items)
     if update_golden:
         if (actual, reports) != (case.expected, case.reports):
-            write_cases({case.title: (actual, reports)})
+            write_math_cases(CASES_FILE, {case.title: (actual, reports)})
         return
     assert actual == case.expected, f"{CASES_FILE.name}:{case.line}: {case.title}"
     assert reports == case.reports, f"{CASES_FILE.name}:{case.line}: {case.title}"
@@ -141,14 +67,14 @@ def test_cases_exist():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_case_output_is_a_fixed_point(case: Case):
+def test_case_output_is_a_fixed_point(case: MathCase):
     once, _ = fix_math(decode(case.source))
     assert fix_math(once) == (once, [])
 
 
 def test_unchanged_math_is_the_same_object():
     math = m.Math(r"\frac{a}{b} + \text{中文}", False, MATH_LINE)
-    book, reporter = run_pass(book_of(math))
+    book, reporter = run_pass(unicode_math.run, book_of(math))
     assert only_math(book) is math
     assert reporter.items == []
 
@@ -166,7 +92,7 @@ def test_math_everywhere_in_a_post_is_fixed():
         m.Figure("/usr/uploads/x.png", (cjk(8),), 8),
     )
     footnotes = (("1", (m.Paragraph((cjk(9),), 9),)),)
-    book, reporter = run_pass(book_of(blocks=blocks, footnotes=footnotes))
+    book, reporter = run_pass(unicode_math.run, book_of(blocks=blocks, footnotes=footnotes))
     from bookgen.transforms.walk import iter_math
 
     maths = iter_math(book.chapters[0].post)
@@ -184,21 +110,21 @@ def missing_in_text() -> str:
 
 def test_prose_symbol_without_glyph_becomes_inline_math():
     char = missing_in_text()
-    book, reporter = run_pass(book_of(m.Text(f"前{char}后")))
+    book, reporter = run_pass(unicode_math.run, book_of(m.Text(f"前{char}后")))
     (paragraph,) = book.chapters[0].post.blocks
     assert paragraph.children == (m.Text("前"), m.RawTex(f"${SYMBOLS[char]}$"), m.Text("后"))
     assert [(d.line, d.severity) for d in reporter.items] == [(MATH_LINE, "repair")]
 
 
 def test_prose_symbols_in_a_row_share_one_formula():
-    book, _ = run_pass(book_of(m.Text("a⋅∘b")))
+    book, _ = run_pass(unicode_math.run, book_of(m.Text("a⋅∘b")))
     (paragraph,) = book.chapters[0].post.blocks
     assert paragraph.children == (m.Text("a"), m.RawTex(r"$\cdot\circ$"), m.Text("b"))
 
 
 def test_prose_with_glyphs_is_the_same_object():
     text = m.Text("中文，“引号”——α×β and é")
-    book, reporter = run_pass(book_of(text))
+    book, reporter = run_pass(unicode_math.run, book_of(text))
     (paragraph,) = book.chapters[0].post.blocks
     assert paragraph.children[0] is text
     assert reporter.items == []
@@ -207,13 +133,13 @@ def test_prose_with_glyphs_is_the_same_object():
 def test_heading_symbol_keeps_its_bookmark():
     char = missing_in_text()
     heading = m.Heading(2, (m.Text(f"关于{char}"),), 3, f"关于{char}")
-    book, _ = run_pass(book_of(blocks=(heading,)))
+    book, _ = run_pass(unicode_math.run, book_of(blocks=(heading,)))
     (block,) = book.chapters[0].post.blocks
     assert block.children == (m.Text("关于"), m.RawTex(f"\\texorpdfstring{{${SYMBOLS[char]}$}}{{{char}}}"))
 
 
 def test_prose_emoji_is_dropped_with_a_warning():
-    book, reporter = run_pass(book_of(m.Text("好😀！")))
+    book, reporter = run_pass(unicode_math.run, book_of(m.Text("好😀！")))
     (paragraph,) = book.chapters[0].post.blocks
     assert paragraph.children == (m.Text("好！"),)
     assert [d.severity for d in reporter.items] == ["warning"]
@@ -242,7 +168,7 @@ def test_prose_everywhere_in_a_post():
         m.Figure("/usr/uploads/x.png", (m.Text(char),), 8),
     )
     footnotes = (("1", (m.Paragraph((m.Link("https://x", (m.Text(char),)),), 9),)),)
-    book, reporter = run_pass(book_of(blocks=blocks, footnotes=footnotes))
+    book, reporter = run_pass(unicode_math.run, book_of(blocks=blocks, footnotes=footnotes))
     assert sorted({d.line for d in reporter.items}) == [4, 5, 6, 8, 9]
     assert str(book).count(f"RawTex(tex='${SYMBOLS[char]}$')".replace("\\", "\\\\")) == 6
 
@@ -319,8 +245,8 @@ def test_no_non_ascii_left_in_math_mode(pieces):
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=30))
 def test_prose_pass_is_idempotent(text):
-    book, _ = run_pass(book_of(m.Text(text), m.Math(text, False, MATH_LINE)))
-    again, reporter = run_pass(book)
+    book, _ = run_pass(unicode_math.run, book_of(m.Text(text), m.Math(text, False, MATH_LINE)))
+    again, reporter = run_pass(unicode_math.run, book)
     assert again == book
 
 

@@ -27,92 +27,24 @@ from bookgen import model as m
 from bookgen.diagnostics import Reporter
 from bookgen.transforms import Context, tex, unicode_math, unknown_commands
 from bookgen.transforms.unknown_commands import KNOWN_FILE, defined_names, fix, is_known, known_macros, shown
+from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, only_math, read_math_cases, rendered, run_pass, write_math_cases
 
 CASES_FILE = Path(__file__).resolve().parent / "cases" / "unknown_commands.txt"
-POST_PATH = Path("posts/4242.md")
-MATH_LINE = 7
 
 
-# ---------------------------------------------------------------- the fixture format
-
-
-class Case:
-    def __init__(self, line: int, title: str, source: str, expected: str, reports: list[str]):
-        self.line, self.title, self.source, self.expected, self.reports = line, title, source, expected, reports
-
-    @property
-    def id(self) -> str:
-        return f"{self.line}:{self.title}"
-
-
-def read_cases(file: Path = CASES_FILE) -> list[Case]:
-    lines = file.read_text(encoding="utf-8").split("\n")
-    cases: list[Case] = []
-    index = 0
-    while index < len(lines):
-        if not lines[index].strip():
-            index += 1
-            continue
-        title_line, title = index + 1, lines[index]
-        index += 1
-        parts: list[list[str]] = [[], [], []]
-        for part in parts:
-            while index < len(lines) and lines[index] != ".":
-                part.append(lines[index])
-                index += 1
-            if index >= len(lines):
-                raise ValueError(f"{file}:{title_line}: case {title!r} is not closed by three '.' lines")
-            index += 1
-        cases.append(Case(title_line, title, "\n".join(parts[0]), "\n".join(parts[1]), parts[2]))
-    return cases
-
-
-def write_cases(actual: dict[str, tuple[str, list[str]]], file: Path = CASES_FILE) -> None:
-    out: list[str] = []
-    for case in read_cases(file):
-        expected, reports = actual.get(case.title, (case.expected, case.reports))
-        out.extend([case.title, case.source, ".", expected, ".", *reports, ".", ""])
-    file.write_text("\n".join(out), encoding="utf-8")
-
-
-# ---------------------------------------------------------------- a book of one post
-
-
-def book_of(*inlines: m.Inline, blocks: tuple | None = None, macros: tuple[str, ...] = ()) -> m.Book:
-    if blocks is None:
-        blocks = (m.Paragraph(tuple(inlines), MATH_LINE),)
-    post = m.Post(4242, "T", "", "https://spaces.ac.cn/archives/4242", POST_PATH, blocks, (), macros)
-    return m.Book("h", "T", "", "A", "a4paper", (m.Chapter(post, "T"),))
-
-
-def run_pass(book: m.Book) -> tuple[m.Book, Reporter]:
-    reporter = Reporter()
-    return unknown_commands.run(book, Context(reporter=reporter)), reporter
-
-
-def only_math(book: m.Book) -> m.Math:
-    (paragraph,) = book.chapters[0].post.blocks
-    (math,) = paragraph.children
-    return math
-
-
-def rendered(reporter: Reporter) -> list[str]:
-    return [("warning: " if d.severity == "warning" else "") + d.message for d in reporter.items]
-
-
-CASES = read_cases()
+CASES = read_math_cases(CASES_FILE)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_unknown_commands_case(case: Case, update_golden: bool):
-    book, reporter = run_pass(book_of(m.Math(case.source, True, MATH_LINE)))
+def test_unknown_commands_case(case: MathCase, update_golden: bool):
+    book, reporter = run_pass(unknown_commands.run, book_of(m.Math(case.source, True, MATH_LINE)))
     actual = only_math(book).tex
     reports = rendered(reporter)
     assert all(d.pass_name == "unknown-commands" and d.line == MATH_LINE for d in reporter.items)
     assert all(d.path == str(POST_PATH) for d in reporter.items)
     if update_golden:
         if (actual, reports) != (case.expected, case.reports):
-            write_cases({case.title: (actual, reports)})
+            write_math_cases(CASES_FILE, {case.title: (actual, reports)})
         return
     assert actual == case.expected, f"{CASES_FILE.name}:{case.line}: {case.title}"
     assert reports == case.reports, f"{CASES_FILE.name}:{case.line}: {case.title}"
@@ -125,14 +57,14 @@ def test_cases_exist():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_case_output_is_a_fixed_point(case: Case):
+def test_case_output_is_a_fixed_point(case: MathCase):
     once, _ = fix(case.source)
     assert fix(once) == (once, [])
 
 
 def test_unchanged_math_is_the_same_object():
     math = m.Math(r"\frac{a}{b}", False, MATH_LINE)
-    book, reporter = run_pass(book_of(math))
+    book, reporter = run_pass(unknown_commands.run, book_of(math))
     assert only_math(book) is math
     assert reporter.items == []
 
@@ -143,7 +75,7 @@ def test_unchanged_math_is_the_same_object():
 def test_names_the_post_defines_are_known():
     macros = (r"\providecommand{\tr}{}\renewcommand{\tr}{\mathop{\text{tr}}}",)
     math = m.Math(r"\tr(A) + \sign(x)", False, MATH_LINE)
-    book, reporter = run_pass(book_of(math, macros=macros))
+    book, reporter = run_pass(unknown_commands.run, book_of(math, macros=macros))
     assert only_math(book).tex == r"\tr(A) + {\bookgenunknown{sign}}(x)"
     assert rendered(reporter) == [r"warning: unknown command \sign (rendered visibly)"]
 
@@ -151,7 +83,7 @@ def test_names_the_post_defines_are_known():
 def test_unknown_command_in_a_macro_body_is_shown_where_the_macro_is_first_used():
     macros = (r"\providecommand{\sg}{}\renewcommand{\sg}[1]{\foo{#1}}",)
     blocks = (m.Paragraph((m.Math("x", False, 3),), 3), m.Paragraph((m.Math(r"\sg{y}", False, 5),), 5))
-    book, reporter = run_pass(book_of(blocks=blocks, macros=macros))
+    book, reporter = run_pass(unknown_commands.run, book_of(blocks=blocks, macros=macros))
     assert book.chapters[0].post.macros == (r"\providecommand{\sg}{}\renewcommand{\sg}[1]{{\bookgenunknown{foo}}{#1}}",)
     assert [(d.line, d.severity) for d in reporter.items] == [(5, "warning")]
     assert r"\foo" in reporter.items[0].message
@@ -266,8 +198,8 @@ def test_no_unknown_command_survives(pieces):
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=30), st.lists(st.sampled_from(PIECES), max_size=10))
 def test_pass_is_idempotent_on_books(text, pieces):
-    book, _ = run_pass(book_of(m.Text(text), m.Math("".join(pieces), False, MATH_LINE), macros=("".join(pieces),)))
-    again, _ = run_pass(book)
+    book, _ = run_pass(unknown_commands.run, book_of(m.Text(text), m.Math("".join(pieces), False, MATH_LINE), macros=("".join(pieces),)))
+    again, _ = run_pass(unknown_commands.run, book)
     assert again == book
 
 

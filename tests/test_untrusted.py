@@ -24,19 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bookgen import model as m
-from bookgen.diagnostics import Reporter
-from bookgen.transforms import Context, balance, untrusted_tex
+from bookgen.transforms import balance, untrusted_tex
 from bookgen.transforms.balance import MAX_LINE, balance_math
 from bookgen.transforms.untrusted_tex import neutralise
+from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, decode, only_math, read_math_cases, run_pass, write_math_cases
 
 CASES_FILE = Path(__file__).resolve().parent / "cases" / "untrusted_tex.txt"
-POST_PATH = Path("posts/4242.md")
-MATH_LINE = 7
-CODEPOINT = re.compile(r"⟨U\+([0-9A-F]{4,6})⟩")
-
-
-def decode(text: str) -> str:
-    return CODEPOINT.sub(lambda found: chr(int(found.group(1), 16)), text)
 
 
 def encode(text: str) -> str:
@@ -45,74 +38,11 @@ def encode(text: str) -> str:
     )
 
 
-# ---------------------------------------------------------------- the fixture format
-
-
-class Case:
-    def __init__(self, line: int, title: str, source: str, expected: str, reports: list[str]):
-        self.line, self.title, self.source, self.expected, self.reports = line, title, source, expected, reports
-
-    @property
-    def id(self) -> str:
-        return f"{self.line}:{self.title}"
-
-
-def read_cases(file: Path = CASES_FILE) -> list[Case]:
-    lines = file.read_text(encoding="utf-8").split("\n")
-    cases: list[Case] = []
-    index = 0
-    while index < len(lines):
-        if not lines[index].strip():
-            index += 1
-            continue
-        title_line, title = index + 1, lines[index]
-        index += 1
-        parts: list[list[str]] = [[], [], []]
-        for part in parts:
-            while index < len(lines) and lines[index] != ".":
-                part.append(lines[index])
-                index += 1
-            if index >= len(lines):
-                raise ValueError(f"{file}:{title_line}: case {title!r} is not closed by three '.' lines")
-            index += 1
-        cases.append(Case(title_line, title, "\n".join(parts[0]), "\n".join(parts[1]), parts[2]))
-    return cases
-
-
-def write_cases(actual: dict[str, tuple[str, list[str]]], file: Path = CASES_FILE) -> None:
-    out: list[str] = []
-    for case in read_cases(file):
-        expected, reports = actual.get(case.title, (case.expected, case.reports))
-        out.extend([case.title, case.source, ".", expected, ".", *reports, ".", ""])
-    file.write_text("\n".join(out), encoding="utf-8")
-
-
-# ---------------------------------------------------------------- a book of one math
-
-
-def book_of(*inlines: m.Inline, blocks: tuple | None = None, footnotes: tuple = ()) -> m.Book:
-    if blocks is None:
-        blocks = (m.Paragraph(tuple(inlines), MATH_LINE),)
-    post = m.Post(4242, "T", "", "https://spaces.ac.cn/archives/4242", POST_PATH, blocks, footnotes)
-    return m.Book("h", "T", "", "A", "a4paper", (m.Chapter(post, "T"),))
-
-
-def run_pass(run, book: m.Book) -> tuple[m.Book, Reporter]:
-    reporter = Reporter()
-    return run(book, Context(reporter=reporter)), reporter
-
-
-def only_math(book: m.Book) -> m.Math:
-    (paragraph,) = book.chapters[0].post.blocks
-    (math,) = paragraph.children
-    return math
-
-
-CASES = read_cases()
+CASES = read_math_cases(CASES_FILE)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_untrusted_case(case: Case, update_golden: bool):
+def test_untrusted_case(case: MathCase, update_golden: bool):
     book, reporter = run_pass(untrusted_tex.run, book_of(m.Math(decode(case.source), True, MATH_LINE)))
     actual = encode(only_math(book).tex)
     reports = [d.message for d in reporter.items]
@@ -120,7 +50,7 @@ def test_untrusted_case(case: Case, update_golden: bool):
     assert all(d.path == str(POST_PATH) and d.severity == "repair" for d in reporter.items)
     if update_golden:
         if (actual, reports) != (case.expected, case.reports):
-            write_cases({case.title: (actual, reports)})
+            write_math_cases(CASES_FILE, {case.title: (actual, reports)})
         return
     assert actual == case.expected, f"{CASES_FILE.name}:{case.line}: {case.title}"
     assert reports == case.reports, f"{CASES_FILE.name}:{case.line}: {case.title}"
@@ -133,7 +63,7 @@ def test_cases_exist():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_untrusted_is_a_fixed_point(case: Case):
+def test_untrusted_is_a_fixed_point(case: MathCase):
     once, _ = neutralise(decode(case.source))
     twice, messages = neutralise(once)
     assert (twice, messages) == (once, [])
