@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+pytest.register_assert_rewrite("fixtures")  # its case checks should show diffs like a test's own asserts
+
 from bookgen.cli import main
 
 TESTS_DIR = Path(__file__).resolve().parent

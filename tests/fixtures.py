@@ -105,6 +105,24 @@ def write_math_cases(file: Path, actual: dict[str, tuple[str, list[str]]]) -> No
     write_fixture(file, cases)
 
 
+
+def check_math_case(file: Path, case: MathCase, actual: str, reports: list[str], update_golden: bool) -> None:
+    """Assert ``case`` gets ``actual`` and ``reports``; with ``--update-golden``, rewrite the case instead."""
+    if update_golden:
+        if (actual, reports) != (case.expected, case.reports):
+            write_math_cases(file, {case.title: (actual, reports)})
+        return
+    where = f"{file.name}:{case.line}: {case.title}"
+    assert actual == case.expected, where
+    assert reports == case.reports, where
+
+
+def check_case_titles(cases: list[MathCase], at_least: int) -> None:
+    assert len(cases) >= at_least
+    titles = [c.title for c in cases]
+    assert len(set(titles)) == len(titles), "case titles must be unique"
+
+
 # ---------------------------------------------------------------- a book of one post
 
 

@@ -30,7 +30,7 @@ from bookgen.transforms.unicode_math import (
     COMBINING, FULLWIDTH_SPECIAL, SUBSCRIPTS, SUPERSCRIPTS, SYMBOLS, TEXT_GLYPHS, ZERO_WIDTH, fix_math,
 )  # fmt: skip
 from bookgen.transforms.unknown_commands import known_macros
-from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, decode, only_math, read_math_cases, rendered, run_pass, write_math_cases
+from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, check_case_titles, check_math_case, decode, only_math, read_math_cases, rendered, run_pass
 
 CASES_FILE = Path(__file__).resolve().parent / "cases" / "unicode_math.txt"
 
@@ -52,18 +52,11 @@ def test_unicode_math_case(case: MathCase, update_golden: bool):
     reports = rendered(reporter)
     assert all(d.pass_name == "unicode-math" and d.line == MATH_LINE for d in reporter.items)
     assert all(d.path == str(POST_PATH) for d in reporter.items)
-    if update_golden:
-        if (actual, reports) != (case.expected, case.reports):
-            write_math_cases(CASES_FILE, {case.title: (actual, reports)})
-        return
-    assert actual == case.expected, f"{CASES_FILE.name}:{case.line}: {case.title}"
-    assert reports == case.reports, f"{CASES_FILE.name}:{case.line}: {case.title}"
+    check_math_case(CASES_FILE, case, actual, reports, update_golden)
 
 
 def test_cases_exist():
-    assert len(CASES) >= 50
-    titles = [c.title for c in CASES]
-    assert len(set(titles)) == len(titles), "case titles must be unique"
+    check_case_titles(CASES, at_least=50)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

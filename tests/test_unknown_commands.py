@@ -27,7 +27,7 @@ from bookgen import model as m
 from bookgen.diagnostics import Reporter
 from bookgen.transforms import Context, tex, unicode_math, unknown_commands
 from bookgen.transforms.unknown_commands import KNOWN_FILE, defined_names, fix, is_known, known_macros, shown
-from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, only_math, read_math_cases, rendered, run_pass, write_math_cases
+from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, check_case_titles, check_math_case, only_math, read_math_cases, rendered, run_pass
 
 CASES_FILE = Path(__file__).resolve().parent / "cases" / "unknown_commands.txt"
 
@@ -42,18 +42,11 @@ def test_unknown_commands_case(case: MathCase, update_golden: bool):
     reports = rendered(reporter)
     assert all(d.pass_name == "unknown-commands" and d.line == MATH_LINE for d in reporter.items)
     assert all(d.path == str(POST_PATH) for d in reporter.items)
-    if update_golden:
-        if (actual, reports) != (case.expected, case.reports):
-            write_math_cases(CASES_FILE, {case.title: (actual, reports)})
-        return
-    assert actual == case.expected, f"{CASES_FILE.name}:{case.line}: {case.title}"
-    assert reports == case.reports, f"{CASES_FILE.name}:{case.line}: {case.title}"
+    check_math_case(CASES_FILE, case, actual, reports, update_golden)
 
 
 def test_cases_exist():
-    assert len(CASES) >= 20
-    titles = [c.title for c in CASES]
-    assert len(set(titles)) == len(titles), "case titles must be unique"
+    check_case_titles(CASES, at_least=20)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -27,7 +27,7 @@ from bookgen import model as m
 from bookgen.transforms import balance, untrusted_tex
 from bookgen.transforms.balance import MAX_LINE, balance_math
 from bookgen.transforms.untrusted_tex import neutralise
-from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, decode, only_math, read_math_cases, run_pass, write_math_cases
+from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, check_case_titles, check_math_case, decode, only_math, read_math_cases, run_pass
 
 CASES_FILE = Path(__file__).resolve().parent / "cases" / "untrusted_tex.txt"
 
@@ -48,18 +48,11 @@ def test_untrusted_case(case: MathCase, update_golden: bool):
     reports = [d.message for d in reporter.items]
     assert all(d.pass_name == "untrusted-tex" and d.line == MATH_LINE for d in reporter.items)
     assert all(d.path == str(POST_PATH) and d.severity == "repair" for d in reporter.items)
-    if update_golden:
-        if (actual, reports) != (case.expected, case.reports):
-            write_math_cases(CASES_FILE, {case.title: (actual, reports)})
-        return
-    assert actual == case.expected, f"{CASES_FILE.name}:{case.line}: {case.title}"
-    assert reports == case.reports, f"{CASES_FILE.name}:{case.line}: {case.title}"
+    check_math_case(CASES_FILE, case, actual, reports, update_golden)
 
 
 def test_cases_exist():
-    assert len(CASES) >= 60
-    titles = [c.title for c in CASES]
-    assert len(set(titles)) == len(titles), "case titles must be unique"
+    check_case_titles(CASES, at_least=60)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
