@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import NamedTuple
 
 from bookgen import model as m
 from bookgen.transforms import Context, tex
@@ -62,8 +63,14 @@ def unicode_char(code: str) -> str | None:
         return None
 
 
-def definition(node) -> tuple[str, str] | None:
-    """(name, LaTeX definition) of a \\newcommand-like node, or None when it is unusable."""
+class Definition(NamedTuple):
+    name: str
+    text: str  # the LaTeX that defines it in the chapter
+    body: str  # its replacement text (what \\name expands to)
+
+
+def definition(node) -> Definition | None:
+    """The definition made by a \\newcommand-like node, or None when it is unusable."""
     args = tex.macro_args(node)
     if node.macroname == "DeclareMathOperator":
         star, name_arg, body_arg = (args + [None, None, None])[:3]
@@ -71,7 +78,8 @@ def definition(node) -> tuple[str, str] | None:
         if name is None or body_arg is None:
             return None
         op = "\\operatorname*" if star is not None else "\\operatorname"
-        return name, f"\\providecommand{{\\{name}}}{{}}\\renewcommand{{\\{name}}}{{{op}{{{tex.arg_text(body_arg)}}}}}"
+        body_text = f"{op}{{{tex.arg_text(body_arg)}}}"
+        return Definition(name, f"\\providecommand{{\\{name}}}{{}}\\renewcommand{{\\{name}}}{{{body_text}}}", body_text)
     star, name_arg, count, default, body = (args + [None] * 5)[:5]
     name = _macro_name(name_arg)
     if name is None or body is None:
@@ -79,7 +87,8 @@ def definition(node) -> tuple[str, str] | None:
     count_text = f"[{tex.arg_text(count)}]" if count is not None else ""
     default_text = f"[{tex.arg_text(default)}]" if default is not None else ""
     body_text, _notes, _definitions = repair(tex.arg_text(body))  # a macro body is MathJax math too
-    return name, f"\\providecommand{{\\{name}}}{{}}\\renewcommand{{\\{name}}}{count_text}{default_text}{{{body_text}}}"
+    text = f"\\providecommand{{\\{name}}}{{}}\\renewcommand{{\\{name}}}{count_text}{default_text}{{{body_text}}}"
+    return Definition(name, text, body_text)
 
 
 def _nested_bold(arg) -> bool:
@@ -97,10 +106,10 @@ def _macro_name(arg) -> str | None:
     return match.group(1) if match else None
 
 
-def repair(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
+def repair(source: str) -> tuple[str, list[str], list[Definition]]:
     """Repair until nothing changes: an outer edit (\\style{…}{\\color…}) hides the inner one for a round."""
     notes: list[str] = []
-    definitions: list[tuple[str, str]] = []
+    definitions: list[Definition] = []
     for _round in range(8):
         source, more_notes, more_definitions = repair_once(source)
         notes += more_notes
@@ -120,7 +129,7 @@ TRIGGERS = re.compile(
 def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
     edits: list[tex.Edit] = []
     notes: list[str] = []
-    definitions: list[tuple[str, str]] = []
+    definitions: list[Definition] = []
     if not TRIGGERS.search(source):
         return source, notes, definitions
     for node, _parents in tex.walk(tex.parse(source)):
@@ -176,17 +185,11 @@ def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
     return (tex.apply_edits(source, edits) if edits else source), notes, definitions
 
 
-def _body(definition_text: str) -> str:
-    """The replacement text of a ``\\providecommand{…}{}\\renewcommand{\\x}[n][d]{BODY}`` definition."""
-    match = re.match(r".*?\\renewcommand\{\\[A-Za-z]+\}(?:\[[^\]]*\])*\{(.*)\}$", definition_text, re.DOTALL)
-    return match.group(1) if match else definition_text
-
-
-def recursive_definitions(definitions: dict[str, str]) -> list[str]:
+def recursive_definitions(definitions: dict[str, Definition]) -> list[str]:
     """Names whose expansion reaches themselves again (\\x → \\x, or \\y → \\z → \\y)."""
     uses = {
-        name: {used for used in re.findall(r"\\([A-Za-z]+)", _body(text)) if used in definitions}
-        for name, text in definitions.items()
+        name: {used for used in re.findall(r"\\([A-Za-z]+)", found.body) if used in definitions}
+        for name, found in definitions.items()
     }
 
     def reaches_itself(start: str) -> bool:
@@ -204,7 +207,7 @@ def recursive_definitions(definitions: dict[str, str]) -> list[str]:
 
 
 def run(book: m.Book, context: Context) -> m.Book:
-    collected: dict[int, dict[str, str]] = {}
+    collected: dict[int, dict[str, Definition]] = {}
 
     def repair_math(post: m.Post, math: m.Math) -> m.Math:
         source, notes, definitions = repair(math.tex)
@@ -213,9 +216,9 @@ def run(book: m.Book, context: Context) -> m.Book:
         for note in notes:
             context.report(post, math.line, NAME, note)
         per_post = collected.setdefault(post.id, {})
-        for name, text in definitions:
+        for found in definitions:
             # One definition per name for the whole chapter: the first, the one the post's earliest math used.
-            per_post.setdefault(name, text)
+            per_post.setdefault(found.name, found)
         return dataclasses.replace(math, tex=source) if source != math.tex else math
 
     book = map_math(book, repair_math)
@@ -227,7 +230,7 @@ def run(book: m.Book, context: Context) -> m.Book:
         for name in recursive_definitions(found):
             del found[name]
             context.report(post, 1, NAME, f"dropped \\{name}: its definition refers to itself (TeX would loop)", warning=True)
-        macros = post.macros + tuple(text for _name, text in sorted(found.items()))
+        macros = post.macros + tuple(definition.text for _name, definition in sorted(found.items()))
         return dataclasses.replace(post, macros=macros)
 
     return map_posts(book, attach)
