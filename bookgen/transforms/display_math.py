@@ -80,11 +80,16 @@ def _demote_once(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
 
 
 def _env_body(source: str, node) -> str:
+    start, stop = _env_body_span(source, node)
+    return source[start:stop]
+
+
+def _env_body_span(source: str, node) -> tuple[int, int]:
+    """Where the body of environment ``node`` lies in ``source``, between its \\begin{…} and \\end{…}."""
     text = source[node.pos : node.pos + node.len]
     begin = re.match(r"\\begin\s*\{[^}]*\}", text)
     end = re.search(r"\\end\s*\{[^}]*\}\s*$", text)
-    start = begin.end() if begin else 0
-    return text[start : end.start() if end else len(text)]
+    return node.pos + (begin.end() if begin else 0), node.pos + (end.start() if end else len(text))
 
 
 def _eqnarray_rows(body: str) -> str:
@@ -116,12 +121,7 @@ def top_level_segments(source: str) -> list | None:
 
 def split_outside(body: str) -> tuple[str, str]:
     r"""Separate ``\label``/``\tag``/``\notag`` at the top of a body from the rest."""
-    edits, kept = [], []
-    for node in tex.parse(body):
-        if isinstance(node, tex.LatexMacroNode) and node.macroname in KEEP_OUTSIDE:
-            edits.append(tex.splice(body, node.pos, node.pos + node.len))
-            kept.append(node.latex_verbatim())
-    return tex.apply_edits(body, edits), "".join(kept)
+    return _split_outside(body, tex.parse(body), 0, len(body))
 
 
 def is_row_or_column_break(node) -> bool:
@@ -132,11 +132,11 @@ def is_row_or_column_break(node) -> bool:
 
 def split_outside_nodes(source: str, env, nodes: list) -> tuple[str, str]:
     """``split_outside`` of the body of ``env``, a parsed environment of ``source``."""
-    text = source[env.pos : env.pos + env.len]
-    begin = re.match(r"\\begin\s*\{[^}]*\}", text)
-    end = re.search(r"\\end\s*\{[^}]*\}\s*$", text)
-    start = env.pos + (begin.end() if begin else 0)
-    stop = env.pos + (end.start() if end else len(text))
+    return _split_outside(source, nodes, *_env_body_span(source, env))
+
+
+def _split_outside(source: str, nodes, start: int, stop: int) -> tuple[str, str]:
+    """``source[start:stop]`` without the label-like macros among ``nodes``, and those macros."""
     edits, kept = [], []
     for node in nodes:
         if isinstance(node, tex.LatexMacroNode) and node.macroname in KEEP_OUTSIDE and start <= node.pos < stop:
