@@ -324,3 +324,20 @@ def test_a_long_formula_without_break_points_is_still_fitted():
     body = "\\left(" + "x" * (LONG_FORMULA + 10) + "+ y\\right)"
     fixed, notes = fit_to_line(f"\\begin{{equation*}}{body}\\end{{equation*}}")
     assert fixed == f"\\begin{{equation*}}\\bookgenfit{{{body}}}\\end{{equation*}}" and notes == []
+
+
+def test_removing_a_line_s_only_content_leaves_no_blank_line():
+    """tex.splice (every pass's removals): a blank line in math is a \\par, an error to TeX."""
+    from bookgen.transforms import tex
+
+    source = "x +\n  \\label{eq:x}  \ny"
+    start = source.index("\\label")
+    assert tex.apply_edits(source, [tex.splice(source, start, start + len("\\label{eq:x}"))]) == "x +\n  y"
+    inline = "a\\label{eq:a}\nb"  # not alone on its line: the line break stays
+    assert tex.apply_edits(inline, [tex.splice(inline, 1, 1 + len("\\label{eq:a}"))]) == "a\nb"
+    (post,) = [read_post_text("4242.md", "设$x +\n\\label{eq:x}\ny$，见$\\eqref{eq:x}$。\n", False)]
+    book = book_of([post])
+    for _name, run in pass_functions(["labels"]):
+        book = run(book, Context(reporter=Reporter()))
+    math = [n for n in book.chapters[0].post.blocks[0].children if isinstance(n, m.Math)]
+    assert math[0].tex == "x +\ny"

@@ -134,19 +134,30 @@ def apply_edits(tex: str, edits: list[Edit]) -> str:
 
 
 CONTROL_WORD_END = re.compile(r"\\[A-Za-z]+$")
+LINE_REST = re.compile(r"[ \t]*\n")
 
 
 def splice(source: str, start: int, end: int, text: str = "") -> Edit:
     r"""An edit that leaves valid TeX around it.
 
-    It never glues a control word to the letters after it (``\pm\label{x}y`` → ``\pm y``), and
-    removing a script's argument leaves an empty one (``x^\newcommand…`` → ``x^{}``).
+    It never glues a control word to the letters after it (``\pm\label{x}y`` → ``\pm y``),
+    removing a script's argument leaves an empty one (``x^\newcommand…`` → ``x^{}``), and
+    removing all of a line takes its line break too, so no blank line (a ``\par``) is left in math.
     """
     if not text and source[:start].rstrip().endswith(("^", "_")):
         return Edit(start, end, "{}")
+    if not text and _starts_line(source, start) and (rest := LINE_REST.match(source, end)):
+        return Edit(start, rest.end(), "")  # the line held only this: a blank line left behind is a \par in math
     if (not text or text[0].isalpha()) and CONTROL_WORD_END.search(source, 0, start):
         text = " " + text
     return Edit(start, end, text)
+
+
+def _starts_line(source: str, position: int) -> bool:
+    """Whether only blanks stand between ``position`` and the line break before it."""
+    while position > 0 and source[position - 1] in " \t":
+        position -= 1
+    return position > 0 and source[position - 1] == "\n"
 
 
 def inside_text(parents: tuple) -> bool:
