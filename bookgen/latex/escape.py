@@ -21,12 +21,12 @@ _PROSE_RE = re.compile("|".join(re.escape(c) for c in _PROSE))
 # Zero-width and bidi controls carry nothing a reader sees; fonts have no glyph for them.
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ufe0e\ufe0f]")
 # C0/C1 control characters: invalid in TeX input (^^G) or read as something else (^^K is ^).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 SAFE_URL = re.compile(r"^(?:https?://|mailto:|ftp://|#)", re.IGNORECASE)
 
 
 def escape_text(text: str) -> str:
-    text = _CONTROL.sub("", _INVISIBLE.sub("", text))
+    text = CONTROL_CHARACTERS.sub("", _INVISIBLE.sub("", text))
     return _PROSE_RE.sub(lambda m: _PROSE[m.group(0)], text)
 
 
@@ -50,7 +50,7 @@ def escape_prose(text: str) -> str:
 
 def escape_url(url: str) -> str:
     r"""A URL for ``\url{}``/``\href{}`` inside another command's argument (hyperref wants ``\#``, ``\%``)."""
-    url = _CONTROL.sub("", _INVISIBLE.sub("", url)).replace(" ", "%20")
+    url = CONTROL_CHARACTERS.sub("", _INVISIBLE.sub("", url)).replace(" ", "%20")
     return re.sub(r"([#%{}\\])", r"\\\1", url)
 
 
@@ -65,7 +65,7 @@ def verbatim_safe(code: str) -> str:
 
     A private environment name means code that mentions ``\end{Verbatim}`` prints as written.
     """
-    code = _CONTROL.sub("", _INVISIBLE.sub("", code)).replace("\t", "    ")
+    code = CONTROL_CHARACTERS.sub("", _INVISIBLE.sub("", code)).replace("\t", "    ")
     return re.sub(r"^(\s*)\\end\{bookgencode\}", r"\1\\end {bookgencode}", code, flags=re.MULTILINE)
 
 

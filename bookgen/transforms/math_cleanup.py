@@ -8,7 +8,9 @@ r"""Pass ``math-cleanup``: what the mirror and Markdown did to the math.
 * a bare ``%`` (a comment to TeX, a percent sign to the author) → ``\%``;
 * ``_`` inside ``\text{…}`` (an error in text mode) → ``\_``;
 * a control word glued to CJK or accented letters (``\quad中文``), which XeTeX
-  would read as one name, gets a space.
+  would read as one name, gets a space;
+* C0/C1 control characters (invisible on the page, invalid or a missing glyph
+  to TeX) are removed, as in prose.
 
 The html2text repairs run once: afterwards the post's ``mirror`` reads
 ``html2text-repaired``, so a second run leaves the math alone.
@@ -24,6 +26,7 @@ import re
 import unicodedata
 
 from bookgen import model as m
+from bookgen.latex.escape import CONTROL_CHARACTERS
 from bookgen.transforms import Context, tex
 from bookgen.transforms.walk import map_math, map_posts
 
@@ -38,6 +41,7 @@ ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#[0-9]{1,6}|#x[0-9A-Fa-f]{1,5});")
 UNDERSCORE_IN_TEXT = re.compile(r"\\(?:text|textrm|textbf|textit|mbox)\s*\{[^}]*(?<!\\)_")
 # XeTeX reads letters beyond ASCII as letters, so `\quad中文` or `\smallÀ` is one unknown name;
 # MathJax reads `\quad` then `中文`.  Tokenization is a character-level matter: a regex.
+CONTROL_WORD_BEFORE = re.compile(r"\\[A-Za-z]+(?:" + CONTROL_CHARACTERS.pattern + ")*$")
 GLUED_CONTROL_WORD = re.compile(r"(?<!\\)((?:\\\\)*\\[A-Za-z]+)(?=[^\x00-\x7f])")
 BR_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -98,8 +102,24 @@ def _is_letter(char: str) -> bool:
     return char.isalpha() or unicodedata.category(char).startswith("M")
 
 
+def remove_control_characters(source: str) -> tuple[str, int]:
+    """Drop them; where one stood between a control word and a letter, a space keeps the two apart."""
+    count = 0
+
+    def drop(found: re.Match) -> str:
+        nonlocal count
+        count += 1
+        after = source[found.end() : found.end() + 1]
+        return " " if after.isalpha() and CONTROL_WORD_BEFORE.search(source, 0, found.start()) else ""
+
+    return CONTROL_CHARACTERS.sub(drop, source), count
+
+
 def clean_math(source: str, html2text: bool) -> tuple[str, list[str]]:
     notes: list[str] = []
+    if CONTROL_CHARACTERS.search(source):
+        source, count = remove_control_characters(source)
+        notes.append(f"removed {count} control character(s)")
     if html2text:
         source, fixes = repair_html2text(source)
         for fix in sorted(set(fixes)):
