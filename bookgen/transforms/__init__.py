@@ -53,8 +53,9 @@ def normalizer_passes() -> list[tuple[str, Pass]]:
         ("untrusted-tex", untrusted_tex.run),  # before anything trusts the TeX
         ("balance", balance.run),  # braces, environments, \left/\right, stray $ # &
         ("mathjax-macros", mathjax_macros.run),  # \require, \style, \color names, \newcommand
-        ("scripts", scripts.run),  # _\cmd{…} and doubled scripts
         ("unicode-math", unicode_math.run),  # CJK and Unicode symbols in math
+        # After unicode-math: its macros can land in script position (y_t̀ → y_\grave{t}, °^ → ^{\circ}^).
+        ("scripts", scripts.run),  # _\cmd{…} and doubled scripts
         # Before display-math: it reads the same parse the passes above made (display-math
         # rewrites most displays, and adds only bookgen's own, known commands).
         ("unknown-commands", unknown_commands.run),
