@@ -6,9 +6,14 @@ them as ``path:line: [pass] message`` and counts them per pass.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# What a terminal would act on rather than show: C0/C1 controls (ESC starts a sequence that can
+# retitle the window or rewrite the screen), DEL, and the bidi overrides that reorder a line.
+TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True, order=True)
@@ -61,3 +66,17 @@ class Reporter:
 def display_path(path: Path | str) -> str:
     """A path as compilers print it: as the user (or the manifest) wrote it, never made absolute."""
     return str(path)
+
+
+def printable(text: str) -> str:
+    r"""``text`` safe to echo on a terminal: each control character shown as an escape.
+
+    Before → after: ``"200 OK\x1b]0;x\x07"`` → ``"200 OK\\x1b]0;x\\x07"``.  A message is one
+    line, so a line break is shown as ``\n`` and a tab as a space.
+    """
+    return TERMINAL_UNSAFE.sub(_escaped, text.replace("\n", "\\n").replace("\t", " "))
+
+
+def _escaped(found: re.Match) -> str:
+    code = ord(found.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
