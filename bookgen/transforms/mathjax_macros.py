@@ -27,7 +27,8 @@ from typing import NamedTuple
 from bookgen import model as m
 from bookgen.transforms import Context, tex
 from bookgen.transforms.css_colors import CSS_COLORS
-from bookgen.transforms.walk import map_math, map_posts
+from bookgen.transforms.unknown_commands import is_known
+from bookgen.transforms.walk import map_math, map_post, map_posts
 
 NAME = "mathjax-macros"
 XCOLOR_BASE = {
@@ -206,8 +207,37 @@ def recursive_definitions(definitions: dict[str, Definition]) -> list[str]:
     return sorted(name for name in definitions if reaches_itself(name))
 
 
+USER_PREFIX = "bookgenuser"  # what a post's own version of a LaTeX command is called: \mbox → \bookgenusermbox
+
+
+def scoped_name(name: str) -> str:
+    return USER_PREFIX + name
+
+
+def scope_away(definition: Definition) -> Definition:
+    r"""The definition of a command LaTeX already has, under a name of the post's own.
+
+    LaTeX's own macros use their commands (``\text`` calls ``\mbox``): redefined in place,
+    ``\renewcommand{\mbox}[1]{\text{#1}}`` would make ``\text`` loop forever.
+    """
+    name, new = definition.name, scoped_name(definition.name)
+    return Definition(new, definition.text.replace(f"{{\\{name}}}", f"{{\\{new}}}", 2), definition.body)
+
+
+def use_scoped_names(source: str, names: frozenset[str]) -> str:
+    """Each use of a scoped-away command in ``source`` → the post's own name for it."""
+    if not any("\\" + name in source for name in names):
+        return source
+    edits = [
+        tex.Edit(node.pos, node.pos + 1 + len(node.macroname), "\\" + scoped_name(node.macroname))
+        for node, _parents in tex.walk(tex.parse(source))
+        if isinstance(node, tex.LatexMacroNode) and node.macroname in names
+    ]
+    return tex.apply_edits(source, edits) if edits else source
+
+
 def run(book: m.Book, context: Context) -> m.Book:
-    collected: dict[int, dict[str, Definition]] = {}
+    collected: dict[int, dict[str, tuple[Definition, int]]] = {}
 
     def repair_math(post: m.Post, math: m.Math) -> m.Math:
         source, notes, definitions = repair(math.tex)
@@ -218,19 +248,33 @@ def run(book: m.Book, context: Context) -> m.Book:
         per_post = collected.setdefault(post.id, {})
         for found in definitions:
             # One definition per name for the whole chapter: the first, the one the post's earliest math used.
-            per_post.setdefault(found.name, found)
+            per_post.setdefault(found.name, (found, math.line))
         return dataclasses.replace(math, tex=source) if source != math.tex else math
 
     book = map_math(book, repair_math)
 
     def attach(post: m.Post) -> m.Post:
-        found = collected.get(post.id)
+        found = {name: definition for name, (definition, _line) in collected.get(post.id, {}).items()}
         if not found:
             return post
-        for name in recursive_definitions(found):
+        builtin = frozenset(name for name in found if is_known(name))
+        for name in sorted(builtin):
+            context.report(post, collected[post.id][name][1], NAME, f"\\{name} is LaTeX's own: the post's "
+                           f"definition is used as \\{scoped_name(name)} in its formulas", warning=True)  # fmt: skip
+        for name in recursive_definitions({n: d for n, d in found.items() if n not in builtin}):
             del found[name]
             context.report(post, 1, NAME, f"dropped \\{name}: its definition refers to itself (TeX would loop)", warning=True)
-        macros = post.macros + tuple(definition.text for _name, definition in sorted(found.items()))
-        return dataclasses.replace(post, macros=macros)
+        definitions = [scope_away(d) if name in builtin else d for name, d in sorted(found.items())]
+        post = dataclasses.replace(post, macros=post.macros + tuple(d.text for d in definitions))
+        if not builtin:
+            return post
+        return map_post(post, lambda node: _scoped_math(node, builtin))
 
     return map_posts(book, attach)
+
+
+def _scoped_math(node, names: frozenset[str]):
+    if not isinstance(node, m.Math):
+        return node
+    source = use_scoped_names(node.tex, names)
+    return dataclasses.replace(node, tex=source) if source != node.tex else node
