@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import click
 
 from bookgen import __version__
-from bookgen.errors import UserError
+from bookgen.errors import Interrupted, UserError
 from bookgen.fetch import DEFAULT_BASE_URL, fetch_volume
 from bookgen.manifest import TRADITIONAL_CONFIGS, Manifest, load_manifest
 from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, source_folders
@@ -26,16 +27,37 @@ def user_errors(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        previous = _stop_on_sigterm()
         try:
             return command(*args, **kwargs)
         except UserError as exc:
             click.echo(f"bookgen: {exc}" if exc.path is None else str(exc), err=True)
+            for detail in exc.details:
+                click.echo(detail, err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("bookgen: interrupted", err=True)
             sys.exit(130)
+        except Interrupted as exc:
+            click.echo(f"bookgen: stopped by signal {exc.signal_number}", err=True)
+            sys.exit(128 + exc.signal_number)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
+
+
+def _stop_on_sigterm():
+    """SIGTERM (from `timeout`, CI, kill) unwinds like Ctrl-C, so TeX's process group is stopped on the way out."""
+
+    def raise_interrupted(signal_number, _frame):
+        raise Interrupted(signal_number)
+
+    try:
+        return signal.signal(signal.SIGTERM, raise_interrupted)
+    except ValueError:  # not the main thread (an embedding program): its own handling stays
+        return None
 
 
 def manifest_option(command):
@@ -85,13 +107,14 @@ def list_volumes(manifest_path: Path, sources: tuple[Path, ...]):
             click.echo(f"  {number:>3}. {entry.id}{title}  {status}")
 
 
-def build_options_from(sources, out_dir, template_dirs, traditional, *, tex_only: bool) -> BuildOptions:
+def build_options_from(sources, out_dir, template_dirs, traditional, *, tex_only: bool, **more) -> BuildOptions:
     return BuildOptions(
         sources=tuple(sources),  # as given, so messages show the paths the user typed
         out_dir=out_dir,
         template_dirs=tuple(p.resolve() for p in template_dirs),
         traditional=traditional,
         tex_only=tex_only,
+        **more,
     )
 
 
@@ -115,17 +138,25 @@ def build_options(function):
 @click.argument("volumes", nargs=-1)
 @build_options
 @click.option("--tex-only", is_flag=True, help="Write the .tex files and stop before running TeX.")
+@click.option("--strict", is_flag=True,
+              help="Stop at the first TeX error (exit 2) instead of showing what TeX rejects as its source.")
+@click.option("--tex-timeout", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="Stop TeX when it prints nothing for this long: a loop (default 60).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print every repair and warning.")
 @user_errors
-def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, tex_only, quiet, verbose):
+def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, tex_only, strict, tex_timeout, quiet,
+          verbose):  # fmt: skip
     """Build VOLUMES (default: all) into OUT/<volume>.pdf.
 
-    A failed build keeps the last good PDF; a TeX error is reported at the post
-    and line it came from (exit 2).
+    A formula (or paragraph, table…) TeX rejects is shown as its TeX source in
+    a frame, with a warning naming its post and line, and the book is built
+    anyway; --strict makes the first TeX error stop the build (exit 2).  A
+    failed build keeps the last good PDF.
     """
     manifest = load_manifest(manifest_path)
-    options = build_options_from(sources, out_dir, template_dirs, traditional, tex_only=tex_only)
+    options = build_options_from(sources, out_dir, template_dirs, traditional, tex_only=tex_only, strict=strict,
+                                 tex_timeout=tex_timeout)  # fmt: skip
     say = (lambda *a, **k: None) if quiet else click.echo
     # Prepare every volume first: bad input stops the run before build/ is touched.
     prepared = []
@@ -151,10 +182,14 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
         say(f"{result.key}: repairs: {repairs}  (full report: {result.volume_dir / 'report.txt'})")
         seconds = time.perf_counter() - start
         if result.pdf and result.log:
+            fallbacks = f", {len(result.fallbacks)} shown as source" if result.fallbacks else ""
             say(
                 f"{result.key}: wrote {result.pdf} — {result.log.pages} pages, "
-                f"{result.log.warnings} TeX warnings, {len(result.reporter.warnings)} normalizer warnings, {seconds:.1f}s"
+                f"{result.log.warnings} TeX warnings, {len(result.reporter.warnings)} normalizer warnings"
+                f"{fallbacks}, {seconds:.1f}s"
             )
+            for fallback in result.fallbacks:
+                click.echo(f"{fallback.post.path}:{fallback.span.unit.line}: warning: {fallback}", err=True)
             for problem in log_problems(result.log):
                 click.echo(f"{result.key}: warning: {problem} (see {result.volume_dir / 'main.log'})", err=True)
         else:

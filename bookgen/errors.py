@@ -18,6 +18,7 @@ class UserError(Exception):
         self.message = message
         self.path = path
         self.line = line
+        self.details: list[str] = []  # more `file:line: message` lines, printed after this one
 
     def __str__(self) -> str:
         if self.path is None:
@@ -45,3 +46,11 @@ class TexError(UserError):
 
 class ToolMissing(UserError):
     """An external program (xelatex, latexmk) is not installed."""
+
+
+class Interrupted(BaseException):
+    """A signal asked bookgen to stop (SIGTERM): unwinds like Ctrl-C, so what it started is stopped too."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.signal_number = signal_number

@@ -160,6 +160,9 @@ class Post:
     footnotes: tuple[tuple[str, tuple[Block, ...]], ...] = ()
     macros: tuple[str, ...] = ()  # TeX macro definitions scoped to this post
     mirror: str = ""  # "html2text" when the file came from that mirror (its math has known artifacts)
+    # Units of the rendered post (latex.writer numbers them) that TeX rejected, with TeX's message:
+    # the writer shows them as their source (bookgen.fallback).
+    fallbacks: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ from typing import Callable, Iterable
 import jinja2
 
 from bookgen import model as m
-from bookgen.compile import LogSummary, Stopwatch, check_tools, compile_volume
+from bookgen.compile import LogSummary, Stopwatch, check_tools, publish_pdf, read_log, summarize_log, volume_lock
 from bookgen.diagnostics import Reporter
 from bookgen.errors import ManifestError, SourceError, UserError
+from bookgen.fallback import Fallback, compile_with_fallbacks
 from bookgen.latex.language import language_for
-from bookgen.latex.render import render_book
+from bookgen.latex.render import Rendered, render_book
 from bookgen.latex.templating import template_environment
 from bookgen.manifest import Manifest, Volume
 from bookgen.readers import read_post
@@ -33,6 +34,8 @@ class BuildOptions:
     template_dirs: tuple[Path, ...] = ()
     traditional: str | None = None  # None: as the manifest says; "none": force Simplified
     tex_only: bool = False
+    strict: bool = False  # the first TeX error stops the build (no fallbacks)
+    tex_timeout: float | None = None  # seconds of TeX silence taken as a hang (None: compile's default)
 
 
 @dataclass
@@ -45,6 +48,7 @@ class VolumeResult:
     times: dict[str, float]
     log: LogSummary | None = None
     book: m.Book | None = None
+    fallbacks: list[Fallback] = field(default_factory=list)  # units TeX rejected, shown as their source
 
 
 @dataclass
@@ -53,10 +57,15 @@ class Prepared:
 
     volume: Volume
     book: m.Book
-    files: dict[str, str]
+    rendered: Rendered
+    render: Callable[[m.Book, frozenset], Rendered]  # the same templates and language, for a book with fallbacks
     images: dict[str, Path]
     reporter: Reporter
     stopwatch: Stopwatch = field(default_factory=Stopwatch)
+
+    @property
+    def files(self) -> dict[str, str]:
+        return self.rendered.files
 
 
 def source_folders(manifest: Manifest, volume: Volume, options: BuildOptions) -> tuple[Path, ...]:
@@ -133,15 +142,19 @@ def prepare_volume(
         with stopwatch.time("convert"):
             book = traditional_pass.run(book, context)
             convert = traditional_pass.converter_for(traditional, volume.phrases)
-    with stopwatch.time("render"):
-        env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
-        language = language_for(traditional, convert)
+    env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
+    language = language_for(traditional, convert)
+
+    def render(book: m.Book, probes: frozenset = frozenset()) -> Rendered:
         try:
-            files = render_book(book, env, language, manifest.path.name)
+            return render_book(book, env, language, manifest.path.name, probes)
         except jinja2.TemplateError as exc:
             raise template_error(exc) from None
+
+    with stopwatch.time("render"):
+        rendered = render(book)
     images = dict(context.options.get("images", {}))
-    return Prepared(volume, book, files, images, reporter, stopwatch)
+    return Prepared(volume, book, rendered, render, images, reporter, stopwatch)
 
 
 def template_error(exc: jinja2.TemplateError) -> UserError:
@@ -157,53 +170,72 @@ def template_error(exc: jinja2.TemplateError) -> UserError:
     return UserError(f"template error: {exc}", filename, line)
 
 
-def write_volume(prepared: Prepared, volume_dir: Path) -> list[str]:
+def write_tex(rendered: Rendered, volume_dir: Path) -> list[str]:
     """Write the .tex files that changed (so unchanged files keep their mtime) and drop stale posts."""
     written: list[str] = []
     (volume_dir / "posts").mkdir(parents=True, exist_ok=True)
-    for relative, text in sorted(prepared.files.items()):
+    for relative, text in sorted(rendered.files.items()):
         target = volume_dir / relative
         data = text.encode("utf-8")
         if not target.exists() or target.read_bytes() != data:
             target.write_bytes(data)
             written.append(relative)
     for stale in (volume_dir / "posts").glob("*.tex"):
-        if f"posts/{stale.name}" not in prepared.files:
+        if f"posts/{stale.name}" not in rendered.files:
             stale.unlink()
+    return written
+
+
+def write_volume(prepared: Prepared, volume_dir: Path) -> list[str]:
+    """The .tex files, the images and the report."""
+    written = write_tex(prepared.rendered, volume_dir)
     for relative, source in sorted(prepared.images.items()):
         target = volume_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         problem = install_image(source, target)
         if problem:  # the figure's \IfFileExists shows the placeholder instead
             prepared.reporter.add(source, 1, "images", f"{problem} (placeholder used)", warning=True)
-    (volume_dir / "report.txt").write_text(prepared.reporter.render(), encoding="utf-8")
+    write_report(prepared.reporter, volume_dir)
     return written
+
+
+def write_report(reporter: Reporter, volume_dir: Path) -> None:
+    (volume_dir / "report.txt").write_text(reporter.render(), encoding="utf-8")
 
 
 def build_volume(
     prepared: Prepared, options: BuildOptions, on_pass: Callable[[int, str], None] = lambda n, rule: None
 ) -> VolumeResult:
+    """Write the volume and, unless ``tex_only``, compile it (setting aside what TeX rejects) and publish the PDF."""
     volume_dir = options.out_dir / prepared.volume.key
     if not options.tex_only:
         check_tools()  # before writing: a build that cannot run TeX leaves the output folder alone
-    with prepared.stopwatch.time("write"):
-        written = write_volume(prepared, volume_dir)
     result = VolumeResult(
         key=prepared.volume.key,
         volume_dir=volume_dir,
         pdf=None,
         reporter=prepared.reporter,
-        files_written=written,
+        files_written=[],
         times=prepared.stopwatch.times,
         book=prepared.book,
     )
-    if options.tex_only:
-        return result
-    post_paths = {str(ch.post.id): ch.post.path for ch in prepared.book.chapters}
-    pdf = options.out_dir / f"{prepared.volume.key}.pdf"
-    with prepared.stopwatch.time("tex"):
-        result.log = compile_volume(volume_dir, pdf, post_paths, on_pass)
+    with volume_lock(volume_dir, prepared.volume.key):
+        with prepared.stopwatch.time("write"):
+            result.files_written = write_volume(prepared, volume_dir)
+        if options.tex_only:
+            return result
+        with prepared.stopwatch.time("tex"):
+            outcome = compile_with_fallbacks(
+                prepared.book, prepared.rendered, prepared.render, lambda rendered: write_tex(rendered, volume_dir),
+                volume_dir, on_pass, strict=options.strict, idle_timeout=options.tex_timeout,
+            )  # fmt: skip
+        for fallback in outcome.fallbacks:
+            prepared.reporter.add(fallback.post.path, fallback.span.unit.line, "tex", str(fallback), warning=True)
+        write_report(prepared.reporter, volume_dir)
+        pdf = options.out_dir / f"{prepared.volume.key}.pdf"
+        publish_pdf(volume_dir, pdf)
+    result.log = summarize_log(read_log(volume_dir))
     result.pdf = pdf
+    result.book = outcome.book
+    result.fallbacks = outcome.fallbacks
     return result
-
-

@@ -173,7 +173,7 @@ def test_tex_error_keeps_the_last_good_pdf(demo_build, tmp_path):
 
 
 def test_tex_error_in_a_display_points_at_its_line(tex_available, tmp_path):
-    """An error in a display inside a paragraph is reported at the post line of that display.
+    """With --strict, an error in a display inside a paragraph is reported at the post line of that display.
 
     The error is injected by a template right after the display's ``%@ line`` mark,
     so no normalizer pass can repair it away.
@@ -193,7 +193,7 @@ def test_tex_error_in_a_display_points_at_its_line(tex_available, tmp_path):
     assert "<<body>>" in builtin
     inject = '<<body|replace("%@ line 11\\n", "%@ line 11\\n\\\\undefinedcommandxyz ")>>'
     (templates / "chapter.tex.j2").write_text(builtin.replace("<<body>>", inject), encoding="utf-8")
-    result = invoke(["build", "--out", tmp_path / "out", "--templates", templates], cwd=book,
+    result = invoke(["build", "--out", tmp_path / "out", "--templates", templates, "--strict"], cwd=book,
                     env={"BOOKGEN_SOURCES": None})  # fmt: skip
     tex = (tmp_path / "out" / "v" / "posts" / "96001.tex").read_text(encoding="utf-8")
     assert "%@ line 11\n\\undefinedcommandxyz \\begin{equation}" in tex, tex

@@ -48,6 +48,19 @@ def escape_prose(text: str) -> str:
     return "".join(out)
 
 
+# Where TeX source shown as text may break: before a \\command, after a brace or an operator.
+_SOURCE_BREAK = re.compile(r"(?<=[{}_^=+,;:()\[\]|&$/-])(?=.)|(?<=.)(?=\\)")
+
+
+def escape_breakable(text: str) -> str:
+    r"""TeX source shown as text: escaped, and breakable after punctuation and in long runs.
+
+    Before → after: ``\frac{a}{b}`` → ``\textbackslash{}\allowbreak{}frac\{\allowbreak{}a…``.
+    """
+    pieces = _SOURCE_BREAK.split(" ".join(text.split()))
+    return "\\allowbreak{}".join(escape_prose(piece) for piece in pieces)
+
+
 def escape_url(url: str) -> str:
     r"""A URL for ``\url{}``/``\href{}`` inside another command's argument (hyperref wants ``\#``, ``\%``)."""
     url = CONTROL_CHARACTERS.sub("", _INVISIBLE.sub("", url)).replace(" ", "%20")

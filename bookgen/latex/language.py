@@ -22,6 +22,9 @@ SIMPLIFIED_WORDS = {
     "blog_name": "科学空间",
     "credit_suffix": "，版权归原作者所有",
     "compiled_by": "由 bookgen 根据原文编排",
+    "fallback_formula": "此公式未能排版，原文如下",
+    "fallback_block": "此处未能排版，原文如下",
+    "fallback_inline": "未能排版",
 }
 
 # Noto CJK ships one family per region; the region decides glyph shapes (and coverage).

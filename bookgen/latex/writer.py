@@ -3,15 +3,36 @@
 The writer only renders; every repair happened in the transforms.  Each block
 is preceded by a ``%@ line N`` comment so a TeX error at a line of the .tex can
 be traced back to the line of the post (see ``compile.source_line_of``).
+
+Units
+-----
+Each block and each formula the writer renders is a *unit*: the smallest thing
+that can be set aside when TeX rejects it (``bookgen.fallback``).  The writer
+numbers the units of a post in the order it renders them and brackets each one
+with two marker characters (``unit_start``/``unit_end``: code points of the
+supplementary private use planes, one per unit number, which never reach a
+.tex file: ``latex.render`` takes them out and keeps the spans).  A unit listed
+in ``Post.fallbacks`` is rendered normally first — so the numbers of the units
+inside and after it stay the same — and then replaced by its fallback: a
+framed box showing the TeX it was, with the post's file and line.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import dataclass
 
 from bookgen import model as m
-from bookgen.latex.escape import SAFE_URL, escape_code, escape_prose, escape_text, escape_url, verbatim_safe
+from bookgen.latex.escape import (
+    SAFE_URL,
+    escape_breakable,
+    escape_code,
+    escape_prose,
+    escape_text,
+    escape_url,
+    verbatim_safe,
+)
 
 LINE_MARK = "%@ line {}"
 SECTION_COMMANDS = {1: "section", 2: "section", 3: "subsection", 4: "subsubsection", 5: "paragraph", 6: "paragraph"}
@@ -23,6 +44,34 @@ TOP_LEVEL_DISPLAYS = re.compile(
 )
 
 
+# Unit markers: one character per unit number and side, from planes no text of ours contains
+# (the writer removes them from anything it copies from a post).
+UNIT_START, UNIT_END, MAX_UNITS = 0xF0000, 0x100000, 0xFFFE
+UNIT_MARKER = re.compile("[\U000F0000-\U0010FFFF]")
+
+
+def unit_start(number: int) -> str:
+    return chr(UNIT_START + number)
+
+
+def unit_end(number: int) -> str:
+    return chr(UNIT_END + number)
+
+
+def without_markers(text: str) -> str:
+    return UNIT_MARKER.sub("", text)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A block or formula of a post as rendered: what it is, where the post has it, what TeX got."""
+
+    number: int
+    kind: str  # "formula", "paragraph", "heading", "table", "list", "quote", "figure", "code", "rule"
+    line: int  # the post's line
+    inline: bool  # rendered inside running text (a fallback there must be a box, not a block)
+
+
 def heading_label(post_id: int, anchor: str) -> str:
     """The label of a heading, derived from its text so links with a #fragment can find it."""
     digest = 0
@@ -32,10 +81,14 @@ def heading_label(post_id: int, anchor: str) -> str:
 
 
 class Writer:
-    def __init__(self, post: m.Post):
+    def __init__(self, post: m.Post, probes: bool = False):
         self.post = post
+        self.units: list[Unit] = []
+        self.fallbacks = dict(post.fallbacks)
+        self.probes = probes  # \bookgenprobe{N} before each unit: shows where a TeX that hangs got to
+        self.as_source = False  # rendering what a fallback shows: no units, no fallbacks inside
         self.footnotes = dict(post.footnotes)
-        self.heading_labels: set[str] = set()
+        self.heading_labels: dict[str, m.Heading] = {}  # label → the heading that has it
         # Inside a footnote, heading, caption or table cell a link's URL is given in
         # parentheses: a \footnote there is lost, or breaks the table of contents.
         self.no_footnotes = 0
@@ -48,23 +101,83 @@ class Writer:
 
     def block(self, block: m.Block) -> str:
         render = getattr(self, "block_" + type(block).__name__.lower())
-        return f"{LINE_MARK.format(block.line)}\n{render(block)}"
+        kind = BLOCK_KINDS[type(block)]
+        inline = self.no_footnotes > 0  # a block in a footnote is set inside running text
+        plain = (lambda: self.plain_heading(block)) if isinstance(block, m.Heading) else None
+        return f"{LINE_MARK.format(block.line)}\n{self.unit(kind, block.line, inline, lambda: render(block), plain)}"
+
+    def unit(self, kind: str, line: int, inline: bool, render, plain=None) -> str:
+        """``render()`` bracketed by the markers of a new unit, or the unit's fallback when TeX rejected it.
+
+        ``plain()`` renders what stays of a heading that fell back: the heading in plain text, so
+        the chapter's numbering and contents hold.
+        """
+        number = len(self.units)
+        if self.as_source or number >= MAX_UNITS:  # (past the markers' range: a post of 65 534 units)
+            return render()
+        unit = Unit(number, kind, line, inline)
+        self.units.append(unit)
+        text = render()
+        if number in self.fallbacks:
+            self.as_source = True  # what TeX got, without the fallbacks of the units inside
+            try:
+                source = render()
+            finally:
+                self.as_source = False
+            text = self.fallback(unit, source, self.fallbacks[number])
+            if plain is not None:
+                text = f"{plain()}\n{text}"
+        probe = f"\\bookgenprobe{{{number}}}" if self.probes else ""
+        return f"{unit_start(number)}{probe}{text}{unit_end(number)}"
+
+    def fallback(self, unit: Unit, source: str, message: str) -> str:
+        r"""A unit TeX rejected: its TeX shown as text in a frame, with the post's file and line.
+
+        Before → after: ``$\frac{a}\hdashline$`` → ``\bookgenfallbackinline{9999.md:12}{\textbackslash{}frac…}``;
+        a display or a block → ``\begin{bookgenfallback}{formula}{9999.md:12}{TeX's message}…``.
+        """
+        where = escape_text(f"{self.post.path.name}:{unit.line}")
+        shown = FIT.sub(r"\1", source.strip())  # \bookgenfit is bookgen's, not the author's
+        if unit.inline or unit.kind == "heading":
+            return f"\\bookgenfallbackinline{{{where}}}{{{escape_breakable(shown)}}}"
+        lines = "\\\\\n".join(escape_breakable(line) or "~" for line in shown.split("\n"))
+        kind = "formula" if unit.kind == "formula" else "block"
+        return (
+            f"\\begin{{bookgenfallback}}{{{kind}}}{{{where}}}{{{escape_breakable(message)}}}\n"
+            f"{lines}\n\\end{{bookgenfallback}}"
+        )
 
     def block_heading(self, block: m.Heading) -> str:
+        r"""``\section{…}``; a title with a link, a note or a line break also gets a plain-text short
+        form (``\section[plain]{title}``): in the contents, the running head and the PDF bookmarks
+        those break TeX.
+        """
         command = SECTION_COMMANDS.get(block.level, "paragraph")
+        title = self.heading_title(block.children)
+        short = f"[{escape_prose(plain_text(block.children))}]" if FRAGILE_IN_HEADING.search(title) else ""
+        return f"\\{command}{short}{{{title}}}{self.heading_label_of(block)}"
+
+    def heading_title(self, children) -> str:
         self.in_heading = True
         try:
-            title = self.inlines_without_footnotes(block.children)
+            return self.inlines_without_footnotes(children)
         finally:
             self.in_heading = False
+
+    def plain_heading(self, block: m.Heading) -> str:
+        command = SECTION_COMMANDS.get(block.level, "paragraph")
+        return f"\\{command}{{{escape_prose(block.anchor)}}}{self.heading_label_of(block)}"
+
+    def heading_label_of(self, block: m.Heading) -> str:
+        r"""``\label{…}`` for the first heading with this text (links go to its first use), else nothing."""
         label = heading_label(self.post.id, block.anchor)
-        if label in self.heading_labels:  # a repeated heading text: links go to its first use
-            return f"\\{command}{{{title}}}"
-        self.heading_labels.add(label)
-        return f"\\{command}{{{title}}}\\label{{{label}}}"
+        if self.heading_labels.get(label, block) is not block:
+            return ""
+        self.heading_labels[label] = block
+        return f"\\label{{{label}}}"
 
     def block_paragraph(self, block: m.Paragraph) -> str:
-        return self.inlines(block.children).strip()
+        return split_long_runs(self.inlines(block.children).strip())
 
     def block_codeblock(self, block: m.CodeBlock) -> str:
         code = verbatim_safe(block.text.rstrip("\n"))
@@ -164,16 +277,18 @@ class Writer:
         return f"\\texttt{{{escape_code(node.text)}}}"
 
     def inline_math(self, node: m.Math) -> str:
-        tex = node.tex.strip()
+        tex = without_markers(node.tex.strip())
         if not tex:
             return ""  # `$$` would open a display: empty math (e.g. all of it was MathJax-only) prints nothing
         if not node.display:
-            if self.in_heading:
-                return f"\\texorpdfstring{{${tex}$}}{{{escape_text(bookmark_text(tex))}}}"
-            return f"${tex}$"
+            formula = self.unit("formula", node.line, True, lambda: f"${tex}$")
+            if self.in_heading:  # the bookmark gets a plain-text stand-in
+                return f"\\texorpdfstring{{{formula}}}{{{escape_text(bookmark_text(tex))}}}"
+            return formula
         if not TOP_LEVEL_DISPLAYS.match(tex):
             tex = f"\\[{tex}\\]"
-        return f"\n{LINE_MARK.format(node.line)}\n{tex}\n"
+        inline = self.no_footnotes > 0
+        return f"\n{LINE_MARK.format(node.line)}\n{self.unit('formula', node.line, inline, lambda: tex)}\n"
 
     def inline_link(self, node: m.Link) -> str:
         url = self.absolute(node.url)
@@ -202,7 +317,7 @@ class Writer:
         return "\\\\\\relax\n"  # \relax: a next line starting with `[` is not \\'s optional argument
 
     def inline_rawtex(self, node: m.RawTex) -> str:
-        return node.tex
+        return without_markers(node.tex)
 
     def absolute(self, url: str) -> str:
         if url.startswith("/"):
@@ -241,6 +356,68 @@ def _cell_text(nodes) -> str:
     return "".join(out)
 
 
+FIT = re.compile(r"\\bookgenfit\{(.*?)\}(?=(?:\\label\{[^{}]*\}|\\tag\*?\{[^{}]*\})*\\end\{equation\*?\}$)", re.DOTALL)
+# TeX's line breaking slows down faster than a paragraph grows (a run of 50 000 characters takes
+# it minutes): a longer run of prose is set as several paragraphs, cut at a sentence's end.
+MAX_RUN = 6000
+_SENTENCE_END = re.compile(r"[。！？；]|[.!?;] ")
+
+
+def split_long_runs(text: str, limit: int = MAX_RUN) -> str:
+    r"""Each line of prose longer than ``limit`` cut into paragraphs, at a sentence's end outside
+    any formula or group, about every ``limit`` characters.
+
+    Before → after (limit 8): ``一二三。四五六。七八九。`` → ``一二三。四五六。⏎⏎七八九。``.
+    """
+    if len(text) <= limit:
+        return text
+    return "\n".join(_split_line(line, limit) if len(line) > limit else line for line in text.split("\n"))
+
+
+def _split_line(line: str, limit: int) -> str:
+    pieces, start, depth, units, fallback = [], 0, 0, 0, None
+    for index, char in enumerate(line):
+        if UNIT_MARKER.match(char):
+            units += 1 if ord(char) < UNIT_END else -1
+            continue
+        if char in "{}" and (index == 0 or line[index - 1] != "\\"):
+            depth += 1 if char == "{" else -1
+        if depth or units or index - start < limit // 2:
+            continue
+        if _SENTENCE_END.match(line, index):
+            cut = index + 1
+        elif char == " " or "\u4e00" <= char <= "\u9fff":  # no sentence ends: a space or a CJK character will do
+            fallback = index + 1
+            if index - start < limit:
+                continue
+            cut = fallback
+        else:
+            continue
+        pieces.append(line[start:cut])
+        start, fallback = cut, None
+    pieces.append(line[start:])
+    return "\n\n".join(piece.strip() for piece in pieces if piece.strip())
+
+
+# What a heading may hold that the contents, the running head or a PDF bookmark cannot.
+FRAGILE_IN_HEADING = re.compile(r"\\(?:url|href|footnote|bookgenchapref|bookgensecref)(?![A-Za-z])|\\\\")
+
+
+def plain_text(nodes) -> str:
+    """The text a reader sees of some inlines, math as its bookmark stand-in."""
+    out = []
+    for node in nodes:
+        if isinstance(node, (m.Text, m.Code)):
+            out.append(node.text)
+        elif isinstance(node, m.Math):
+            out.append(bookmark_text(node.tex))
+        elif isinstance(node, m.LineBreak):
+            out.append(" ")
+        else:
+            out.append(plain_text(getattr(node, "children", ())))
+    return " ".join("".join(out).split())
+
+
 def bookmark_text(tex: str) -> str:
     r"""A PDF bookmark's stand-in for math: ``\boxed{x}_{t}`` → ``x_t``."""
     text = re.sub(r"\\(?:[A-Za-z]+|.)\s*", " ", tex)
@@ -248,5 +425,18 @@ def bookmark_text(tex: str) -> str:
     return " ".join(text.split())
 
 
+BLOCK_KINDS = {
+    m.Heading: "heading", m.Paragraph: "paragraph", m.CodeBlock: "code", m.ListBlock: "list", m.Quote: "quote",
+    m.Table: "table", m.Figure: "figure", m.Rule: "rule",
+}  # fmt: skip
+
+
+def render_post(post: m.Post, probes: bool = False) -> tuple[str, list[Unit]]:
+    """The body of a post with its units bracketed by markers, and the units."""
+    writer = Writer(post, probes)
+    return writer.blocks(post.blocks), writer.units
+
+
 def render_post_body(post: m.Post) -> str:
-    return Writer(post).blocks(post.blocks)
+    """The body of a post as it goes into its .tex file (without unit markers)."""
+    return without_markers(render_post(post)[0])
