@@ -1,125 +1,19 @@
-"""``bookgen fetch`` against a local site: http.server on 127.0.0.1, serving tests/cases/html.
+"""``bookgen fetch`` against a local site (tests/local_site.py: http.server on 127.0.0.1, serving tests/cases/html).
 
-The server (a random free port, in a thread, stopped after each test) answers
-``/archives/<id>`` with the page of that id, ``/archives/404`` with 404,
-``/archives/77`` with a page that is not an article, ``/usr/uploads/…`` with a
-small PNG, and records every request; ``challenge=True`` makes it answer a
-request without its cookie with 403 and Set-Cookie, as the real site does.
+See local_site.py for what the site answers.
 """
 
 from __future__ import annotations
 
 import re
-import socket
-import struct
-import threading
-import zlib
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from bookgen import fetch
 from bookgen.errors import SourceError, UserError
-from bookgen.manifest import load_manifest
-from conftest import TESTS_DIR, snapshot
-
-PAGES = TESTS_DIR / "cases" / "html"
-PAGE_IDS = (90101, 90102, 90103)
-IMAGES = ("/usr/uploads/2024/03/90101-errors.png", "/usr/uploads/2024/03/90102-weights.png")
-
-
-def png(width: int = 8, height: int = 6) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    rows = b"".join(b"\x00" + b"\x30\x60\xc0" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-@dataclass
-class Site:
-    url: str
-    requests: list[tuple[str, dict]] = field(default_factory=list)
-    challenge: bool = False
-    missing_images: set[str] = field(default_factory=set)
-    failing: set[str] = field(default_factory=set)  # paths answered with 503
-
-    @property
-    def paths(self) -> list[str]:
-        return [path for path, _ in self.requests]
-
-
-@pytest.fixture
-def site(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    monkeypatch.setattr(fetch, "RETRY_WAIT", 0.0)
-    state = Site(url="")
-    image = png()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            state.requests.append((self.path, dict(self.headers)))
-            if state.challenge and "visited=1" not in self.headers.get("Cookie", ""):
-                return self.answer(403, b"checking your browser", extra={"Set-Cookie": "visited=1; Path=/"})
-            if self.path in state.failing:
-                return self.answer(503, b"busy")
-            if self.path.startswith("/archives/"):
-                name = self.path.rsplit("/", 1)[1]
-                if name == "77":
-                    return self.answer(200, "<html><body><p>分类目录</p></body></html>".encode("utf-8"))
-                page = PAGES / f"{name}.html"
-                if name.isdigit() and page.is_file():
-                    return self.answer(200, page.read_bytes(), "text/html; charset=UTF-8")
-            if self.path in IMAGES and self.path not in state.missing_images:
-                return self.answer(200, image, "image/png")
-            return self.answer(404, b"not found")
-
-        def answer(self, status: int, body: bytes, kind: str = "text/html; charset=UTF-8", extra=None):
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (extra or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_manifest(root: Path, chapters=PAGE_IDS) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "series.yaml"
-    ids = ", ".join(str(i) for i in chapters)
-    path.write_text(f"volumes:\n  demo:\n    title: 示例系列\n    chapters: [{ids}]\n", encoding="utf-8")
-    return path
-
-
-def volume(tmp_path: Path, chapters=PAGE_IDS):
-    return load_manifest(write_manifest(tmp_path / "book", chapters)).volume("demo")
+from conftest import snapshot
+from local_site import IMAGES, PAGE_IDS, PAGES, closed_port, png, volume, write_manifest
 
 
 # ---------------------------------------------------------------- fetch_volume
