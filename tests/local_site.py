@@ -26,7 +26,7 @@ from typing import Callable
 
 import pytest
 
-from bookgen import fetch
+from bookgen import web
 from bookgen.manifest import load_manifest
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -163,7 +163,7 @@ def no_proxies(monkeypatch) -> None:
 @pytest.fixture
 def site(monkeypatch):
     no_proxies(monkeypatch)
-    monkeypatch.setattr(fetch, "RETRY_WAIT", 0.0)
+    monkeypatch.setattr(web, "RETRY_WAIT", 0.0)
     server = SiteServer(Site())
     try:
         yield server.start()
