@@ -12,11 +12,13 @@ from pathlib import Path
 import click
 
 from bookgen import __version__
+from bookgen.diagnostics import printable
 from bookgen.errors import Interrupted, UserError
-from bookgen.fetch import DEFAULT_BASE_URL, fetch_volume
+from bookgen.fetch import fetch_volume
 from bookgen.manifest import TRADITIONAL_CONFIGS, Manifest, load_manifest
 from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, source_folders
 from bookgen.sources import SourceIndex
+from bookgen.web import DEFAULT_BASE_URL, Client
 
 MANIFEST_HELP = "The manifest of volumes (default: ./series.yaml)."
 SOURCES_HELP = "A folder of posts (.md or .html); repeat for several. Searched before BOOKGEN_SOURCES and the manifest's."
@@ -235,41 +237,58 @@ def check(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("cache"),
               show_default=True, help="Folder the pages are saved in, as <id>.html (then build with --sources DIR).")
 @click.option("--force", is_flag=True, help="Download pages again even when they are in the cache.")
+@click.option("--update", is_flag=True,
+              help="Ask the site which cached pages changed (conditional requests) and replace only those.")
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, metavar="URL",
               help="The site to download from, e.g. the mirror https://kexue.fm.")
 @click.option("--delay", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
-              help="Seconds to wait between two requests, to be gentle with the site.")
+              help="Seconds between two requests, to be gentle with the site (a longer Crawl-delay in robots.txt wins).")
 @user_errors
-def fetch(volumes, manifest_path, cache_dir, force, base_url, delay):
+def fetch(volumes, manifest_path, cache_dir, force, update, base_url, delay):
     """Download the pages of VOLUMES (default: all) from the site into a cache folder.
 
-    Pages already in the cache are kept (unless --force); the posts' images are
-    saved below the cache too.  Then build from the cache:
-    `bookgen build VOLUME --sources CACHE`.  Needs a network connection.
+    Pages already in the cache are kept (unless --force, or --update and the
+    site changed them); the posts' images are saved below the cache too.  Then
+    build from the cache: `bookgen build VOLUME --sources CACHE`.  Needs a
+    network connection.
     """
     manifest = load_manifest(manifest_path)
-    counts = {"fetched": 0, "cached": 0, "image": 0}
+    counts = {"fetched": 0, "cached": 0, "unchanged": 0, "updated": 0, "image": 0}
     chosen = selected_volumes(manifest, volumes)
 
     def progress(status: str, archive_id: int, path: Path) -> None:
         counts[status] += 1
         if status == "image":
-            click.echo(f"          image   {path}")
+            click.echo(f"          {'image':<9} {printable(str(path))}")
         else:
-            click.echo(f"  {archive_id:>7} {status:<7} {path}")
+            click.echo(f"  {archive_id:>7} {status:<9} {printable(str(path))}")
+
+    def note(message: str) -> None:
+        click.echo(f"  note: {message}")
 
     def warn(message: str) -> None:
         click.echo(f"bookgen: warning: {message}", err=True)
 
+    client = Client(base_url, delay=delay, note=note)  # one per run: cookies, robots.txt and pace are shared
     for volume in chosen:
         click.echo(f"{volume.key}: {len(volume.chapters)} pages")
-        fetch_volume(volume, cache_dir, base_url=base_url, delay=delay, force=force, progress=progress, warn=warn)
+        fetch_volume(volume, cache_dir, client=client, force=force, update=update, progress=progress, warn=warn)
     keys = " ".join(v.key for v in chosen)
-    images = f", {counts['image']} image{'s' if counts['image'] != 1 else ''} saved" if counts["image"] else ""
     click.echo(
-        f"{counts['fetched']} fetched, {counts['cached']} already cached{images} (in {cache_dir}); "
+        f"{fetch_summary(counts, update)} (in {cache_dir}); "
         f"now build with: bookgen build {keys} --sources {shlex.quote(str(cache_dir))}"
     )
+
+
+def fetch_summary(counts: dict[str, int], update: bool) -> str:
+    """``{"fetched": 3, "image": 2, …}`` → ``3 fetched, 0 already cached, 2 images saved``."""
+    if update:
+        text = f"{counts['updated']} updated, {counts['unchanged']} unchanged, {counts['fetched']} fetched"
+    else:
+        text = f"{counts['fetched']} fetched, {counts['cached']} already cached"
+    if counts["image"]:
+        text += f", {counts['image']} image{'s' if counts['image'] != 1 else ''} saved"
+    return text
 
 
 class _Null:

@@ -8,6 +8,8 @@
 * ``tex_available``: skips unless xelatex and latexmk are on PATH.
 * ``run_cli(*args, cwd=...)``: runs ``bookgen.cli.main`` in-process with
   click's CliRunner and returns ``CliResult(code, stdout, stderr, exception)``.
+* ``site``, ``other_site``: a local copy of the site for ``bookgen fetch``
+  (tests/local_site.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from click.testing import CliRunner
 pytest.register_assert_rewrite("fixtures")  # its case checks should show diffs like a test's own asserts
 
 from bookgen.cli import main
+from local_site import other_site, site  # noqa: F401  (fixtures for tests/ and tests/hostile/)
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
