@@ -45,24 +45,15 @@ def sources_from_env() -> tuple[Path, ...]:
 
 
 def archive_id_of(path: Path, head: str) -> int | None:
+    """The id the first of a post's ways to name one gives; None (the file is skipped) when that id is absurd."""
     if path.suffix.lower() in HTML_SUFFIXES:
-        for tag in HTML_SELF_URL.finditer(head):
-            match = ARCHIVE_URL.search(tag.group(0))
-            if match:
-                return int(match.group(1))
-        match = REPRINT_URL.search(head)
-        if match:
-            return int(match.group(1))
-        match = LEADING_DIGITS.match(path.name)
-        return int(match.group(1)) if match else None
-    match = FRONT_MATTER_ID.search(head)
-    if match:
-        return int(match.group(1))
-    match = ARCHIVE_URL.search(head)
-    if match:
-        return int(match.group(1))
-    match = LEADING_DIGITS.match(path.name)
-    return int(match.group(1)) if match else None
+        said = [ARCHIVE_URL.search(tag.group(0)) for tag in HTML_SELF_URL.finditer(head)]
+        said.append(REPRINT_URL.search(head))
+    else:
+        said = [FRONT_MATTER_ID.search(head), ARCHIVE_URL.search(head)]
+    said.append(LEADING_DIGITS.match(path.name))
+    first = next((match for match in said if match), None)
+    return archive_id_from(first.group(1)) if first else None
 
 
 @dataclass

@@ -127,7 +127,11 @@ def is_denied(name: str) -> bool:
 
 
 def unicode_target(code: str) -> str | None:
-    number = int(code[1:], 16) if code[:1] in "xX" else int(code)
+    hexadecimal = code[:1] in "xX"
+    digits = (code[1:] if hexadecimal else code).lstrip("0") or "0"
+    if len(digits) > 7:  # past U+10FFFF either way; and int() of 4,301 decimal digits raises
+        return None
+    number = int(digits, 16 if hexadecimal else 10)
     return chr(number) if 0 <= number < 0x110000 else None
 
 
