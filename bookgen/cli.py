@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from bookgen import __version__
+from bookgen.diagnostics import printable
 from bookgen.errors import UserError
 from bookgen.fetch import DEFAULT_BASE_URL, fetch_volume
 from bookgen.manifest import TRADITIONAL_CONFIGS, Manifest, load_manifest
@@ -77,12 +78,13 @@ def list_volumes(manifest_path: Path, sources: tuple[Path, ...]):
         index = SourceIndex.scan(source_folders(manifest, volume, options))
         found = sum(1 for e in volume.chapters if index.find(e.id))
         extra = f" [{volume.traditional}]" if volume.traditional else ""
-        click.echo(f"{volume.key}: {volume.title}{extra} — {found}/{len(volume.chapters)} posts found")
+        # Titles from series.yaml and file names from the folders: escaped, so a terminal only shows them.
+        click.echo(printable(f"{volume.key}: {volume.title}{extra} — {found}/{len(volume.chapters)} posts found"))
         for number, entry in enumerate(volume.chapters, 1):
             path = index.find(entry.id)
             status = str(path) if path else "MISSING"
             title = f" {entry.title}" if entry.title else ""
-            click.echo(f"  {number:>3}. {entry.id}{title}  {status}")
+            click.echo(printable(f"  {number:>3}. {entry.id}{title}  {status}"))
 
 
 def build_options_from(sources, out_dir, template_dirs, traditional, *, tex_only: bool) -> BuildOptions:
@@ -155,8 +157,8 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
                 f"{result.key}: wrote {result.pdf} — {result.log.pages} pages, "
                 f"{result.log.warnings} TeX warnings, {len(result.reporter.warnings)} normalizer warnings, {seconds:.1f}s"
             )
-            for problem in log_problems(result.log):
-                click.echo(f"{result.key}: warning: {problem} (see {result.volume_dir / 'main.log'})", err=True)
+            for problem in log_problems(result.log):  # the glyphs come from the posts: printable
+                click.echo(printable(f"{result.key}: warning: {problem} (see {result.volume_dir / 'main.log'})"), err=True)
         else:
             say(f"{result.key}: wrote {len(result.files_written)} changed .tex files in {result.volume_dir} ({seconds:.1f}s)")
 
