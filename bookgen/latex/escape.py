@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bookgen.diagnostics import printable
+
 _PROSE = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
@@ -69,5 +71,20 @@ def verbatim_safe(code: str) -> str:
     return re.sub(r"^(\s*)\\end\{bookgencode\}", r"\1\\end {bookgencode}", code, flags=re.MULTILINE)
 
 
+# Line breaks of every kind, with the spaces around them.
+_LINE_BREAKS = re.compile("[ \t]*[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]\\s*")
+
+
+def one_line(text: str) -> str:
+    r"""A title on one line: ``"A\n\nB"`` → ``"A B"`` (a blank line in ``\chapter{…}`` or ``pdftitle`` stops TeX)."""
+    return _LINE_BREAKS.sub(" ", text)
+
+
 def tex_comment(text: str) -> str:
-    return " ".join(text.split())
+    r"""``text`` safe after a ``%``: on one line, each control character shown as an escape.
+
+    A line break would end the comment and TeX would run the rest, so a post file named
+    ``1⏎\textbf{X}\end{document}⏎.md`` ends the document.  Before → after:
+    ``"1\n\\end{document}\n.md"`` → ``"1\\n\\end{document}\\n.md"`` (a comment still).
+    """
+    return printable(text)
