@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shlex
 import sys
 import time
@@ -54,6 +55,29 @@ def sources_option(command):
 
 def selected_volumes(manifest: Manifest, names: tuple[str, ...]):
     return [manifest.volume(name) for name in names] if names else list(manifest.volumes.values())
+
+
+def writable_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder bookgen may write in, or one it can create (its first existing parent is)."""
+    for existing in (path, *path.parents):
+        if os.path.lexists(existing):  # a dangling link counts: mkdir would fail on it
+            return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
+    return False
+
+
+def check_out_folder(out_dir: Path, volumes=(), option: str = "--out") -> None:
+    """``--out`` (and each volume's folder and PDF in it) can be written, checked before anything is prepared.
+
+    Before → after: ``--out /dev/null`` → ``--out /dev/null: not a writable folder`` (exit 1), not a
+    NotADirectoryError from deep in the build after every post was read.
+    """
+    if not writable_folder(out_dir):
+        raise UserError("not a writable folder", f"{option} {out_dir}")
+    for volume in volumes:
+        if not writable_folder(out_dir / volume.key):
+            raise UserError("not a writable folder (the volume's .tex go there)", out_dir / volume.key)
+        if (out_dir / f"{volume.key}.pdf").is_dir():
+            raise UserError("is a folder: the volume's PDF cannot be written there", out_dir / f"{volume.key}.pdf")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -126,12 +150,15 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
     A failed build keeps the last good PDF; a TeX error is reported at the post
     and line it came from (exit 2).
     """
+    check_out_folder(out_dir)
     manifest = load_manifest(manifest_path)
     options = build_options_from(sources, out_dir, template_dirs, traditional, tex_only=tex_only)
     say = (lambda *a, **k: None) if quiet else click.echo
+    chosen = selected_volumes(manifest, volumes)
+    check_out_folder(out_dir, chosen)
     # Prepare every volume first: bad input stops the run before build/ is touched.
     prepared = []
-    for volume in selected_volumes(manifest, volumes):
+    for volume in chosen:
         start = time.perf_counter()
         with click.progressbar(length=len(volume.chapters), label=f"{volume.key}: reading posts",
                                file=None if not quiet else _Null()) as bar:  # fmt: skip
@@ -183,6 +210,7 @@ def log_problems(log) -> list[str]:
 @user_errors
 def check(volumes, out_dir, template_dirs, traditional, sources, manifest_path, strict):
     """Run everything but TeX and print every repair and warning as `post.md:LINE: [pass] what changed`."""
+    check_out_folder(out_dir)
     manifest = load_manifest(manifest_path)
     options = build_options_from(sources, out_dir, template_dirs, traditional, tex_only=True)
     warned = 0
@@ -214,6 +242,7 @@ def fetch(volumes, manifest_path, cache_dir, force, base_url, delay):
     saved below the cache too.  Then build from the cache:
     `bookgen build VOLUME --sources CACHE`.  Needs a network connection.
     """
+    check_out_folder(cache_dir, option="--cache")
     manifest = load_manifest(manifest_path)
     counts = {"fetched": 0, "cached": 0, "image": 0}
     chosen = selected_volumes(manifest, volumes)
