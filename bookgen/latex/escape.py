@@ -24,7 +24,12 @@ _PROSE_RE = re.compile("|".join(re.escape(c) for c in _PROSE))
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ufe0e\ufe0f]")
 # C0/C1 control characters: invalid in TeX input (^^G) or read as something else (^^K is ^).
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-SAFE_URL = re.compile(r"^(?:https?://|mailto:|ftp://|#)", re.IGNORECASE)
+# The only targets a link in the PDF may have: a click opens a web page or a mail, never a program
+# (run:), a file (file:, or a relative ../x, x.png, which a viewer resolves next to the PDF) or a
+# share (smb:, which hands the reader's Windows credentials to the server).  Every link bookgen
+# writes goes through this one check: anything else is shown as text (``url_or_text``).
+SAFE_URL = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+SITE = "https://spaces.ac.cn"
 
 
 def escape_text(text: str) -> str:
@@ -54,6 +59,20 @@ def escape_url(url: str) -> str:
     r"""A URL for ``\url{}``/``\href{}`` inside another command's argument (hyperref wants ``\#``, ``\%``)."""
     url = CONTROL_CHARACTERS.sub("", _INVISIBLE.sub("", url)).replace(" ", "%20")
     return re.sub(r"([#%{}\\])", r"\\\1", url)
+
+
+def absolute_url(url: str) -> str:
+    """A path on the blog made a full address: ``/archives/8231`` → ``https://spaces.ac.cn/archives/8231``."""
+    return SITE + url if url.startswith("/") else url
+
+
+def url_or_text(url: str) -> str:
+    r"""``\url{…}`` when ``url`` may be a link in the PDF (``SAFE_URL``), else the address as plain text.
+
+    Before → after: ``https://a.org/x`` → ``\url{https://a.org/x}``; ``run:/bin/sh`` → ``run:/bin/sh``
+    (escaped and breakable, not clickable).  Give it ``absolute_url(src)`` to keep the blog's own paths links.
+    """
+    return f"\\url{{{escape_url(url)}}}" if SAFE_URL.match(url) else escape_prose(url)
 
 
 def escape_code(text: str) -> str:

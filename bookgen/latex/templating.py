@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from bookgen.latex.escape import escape_url, one_line, tex_comment
+from bookgen.latex.escape import absolute_url, escape_url, one_line, tex_comment, url_or_text
 from bookgen.transforms.unicode_math import text_tex
 
 
@@ -46,7 +46,9 @@ def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
     )
     # Titles (from series.yaml, a post's front matter or <title>): on one line, escaped, symbols the fonts lack as math.
     env.filters["tex"] = lambda text: text_tex(one_line(str(text)))
-    env.filters["url"] = escape_url
+    env.filters["url"] = escape_url  # kept for templates copied before |link
+    # Every address the PDF links to passes the writer's one check: \url{…} for http(s)/mailto, else text.
+    env.filters["link"] = lambda url: url_or_text(absolute_url(str(url)))
     # Every value a template puts after a %: one line, no control characters (else TeX runs the rest).
     env.filters["comment"] = lambda value: tex_comment(str(value))
     return env

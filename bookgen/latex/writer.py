@@ -11,7 +11,9 @@ import contextlib
 import re
 
 from bookgen import model as m
-from bookgen.latex.escape import SAFE_URL, escape_code, escape_prose, escape_text, escape_url, verbatim_safe
+from bookgen.latex.escape import (
+    SAFE_URL, absolute_url, escape_code, escape_prose, escape_text, escape_url, url_or_text, verbatim_safe,
+)
 
 LINE_MARK = "%@ line {}"
 SECTION_COMMANDS = {1: "section", 2: "section", 3: "subsection", 4: "subsubsection", 5: "paragraph", 6: "paragraph"}
@@ -103,7 +105,7 @@ class Writer:
 
     def block_figure(self, block: m.Figure) -> str:
         caption = self.inlines_without_footnotes(block.caption).strip()
-        url = escape_url(self.absolute(block.src))
+        url = url_or_text(self.absolute(block.src))  # a link only to a web address: never run:, smb:, ../x
         if block.local_file:  # \bookgenimage shows the placeholder should the file not reach the build
             body = f"\\bookgenimage{{{block.local_file}}}{{{url}}}"
         else:
@@ -205,9 +207,7 @@ class Writer:
         return node.tex
 
     def absolute(self, url: str) -> str:
-        if url.startswith("/"):
-            return "https://spaces.ac.cn" + url
-        return url
+        return absolute_url(url)
 
 
 _ALIGN = {"l": "raggedright", "c": "centering", "r": "raggedleft"}
