@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shlex
 import signal
 import sys
@@ -79,6 +80,29 @@ def selected_volumes(manifest: Manifest, names: tuple[str, ...]):
     return [manifest.volume(name) for name in names] if names else list(manifest.volumes.values())
 
 
+def writable_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder bookgen may write in, or one it can create (its first existing parent is)."""
+    for existing in (path, *path.parents):
+        if os.path.lexists(existing):  # a dangling link counts: mkdir would fail on it
+            return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
+    return False
+
+
+def check_out_folder(out_dir: Path, volumes=(), option: str = "--out") -> None:
+    """``--out`` (and each volume's folder and PDF in it) can be written, checked before anything is prepared.
+
+    Before → after: ``--out /dev/null`` → ``--out /dev/null: not a writable folder`` (exit 1), not a
+    NotADirectoryError from deep in the build after every post was read.
+    """
+    if not writable_folder(out_dir):
+        raise UserError("not a writable folder", f"{option} {out_dir}")
+    for volume in volumes:
+        if not writable_folder(out_dir / volume.key):
+            raise UserError("not a writable folder (the volume's .tex go there)", out_dir / volume.key)
+        if (out_dir / f"{volume.key}.pdf").is_dir():
+            raise UserError("is a folder: the volume's PDF cannot be written there", out_dir / f"{volume.key}.pdf")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bookgen")
 def main():
@@ -101,12 +125,13 @@ def list_volumes(manifest_path: Path, sources: tuple[Path, ...]):
         index = SourceIndex.scan(source_folders(manifest, volume, options))
         found = sum(1 for e in volume.chapters if index.find(e.id))
         extra = f" [{volume.traditional}]" if volume.traditional else ""
-        click.echo(f"{volume.key}: {volume.title}{extra} — {found}/{len(volume.chapters)} posts found")
+        # Titles from series.yaml and file names from the folders: escaped, so a terminal only shows them.
+        click.echo(printable(f"{volume.key}: {volume.title}{extra} — {found}/{len(volume.chapters)} posts found"))
         for number, entry in enumerate(volume.chapters, 1):
             path = index.find(entry.id)
             status = str(path) if path else "MISSING"
             title = f" {entry.title}" if entry.title else ""
-            click.echo(f"  {number:>3}. {entry.id}{title}  {status}")
+            click.echo(printable(f"  {number:>3}. {entry.id}{title}  {status}"))
 
 
 def build_options_from(sources, out_dir, template_dirs, traditional, *, tex_only: bool, **more) -> BuildOptions:
@@ -156,13 +181,16 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
     anyway; --strict makes the first TeX error stop the build (exit 2).  A
     failed build keeps the last good PDF.
     """
+    check_out_folder(out_dir)
     manifest = load_manifest(manifest_path)
     options = build_options_from(sources, out_dir, template_dirs, traditional, tex_only=tex_only, strict=strict,
                                  tex_timeout=tex_timeout)  # fmt: skip
     say = (lambda *a, **k: None) if quiet else click.echo
+    chosen = selected_volumes(manifest, volumes)
+    check_out_folder(out_dir, chosen)
     # Prepare every volume first: bad input stops the run before build/ is touched.
     prepared = []
-    for volume in selected_volumes(manifest, volumes):
+    for volume in chosen:
         start = time.perf_counter()
         with click.progressbar(length=len(volume.chapters), label=f"{volume.key}: reading posts",
                                file=None if not quiet else _Null()) as bar:  # fmt: skip
@@ -190,10 +218,10 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
                 f"{result.log.warnings} TeX warnings, {len(result.reporter.warnings)} normalizer warnings"
                 f"{fallbacks}, {seconds:.1f}s"
             )
-            for fallback in result.fallbacks:
-                click.echo(f"{fallback.post.path}:{fallback.span.unit.line}: warning: {fallback}", err=True)
+            for fallback in result.fallbacks:  # the source shown comes from the posts: printable
+                click.echo(printable(f"{fallback.post.path}:{fallback.span.unit.line}: warning: {fallback}"), err=True)
             for problem in log_problems(result.log):
-                click.echo(f"{result.key}: warning: {problem} (see {result.volume_dir / 'main.log'})", err=True)
+                click.echo(printable(f"{result.key}: warning: {problem} (see {result.volume_dir / 'main.log'})"), err=True)
         else:
             say(f"{result.key}: wrote {len(result.files_written)} changed .tex files in {result.volume_dir} ({seconds:.1f}s)")
 
@@ -218,6 +246,7 @@ def log_problems(log) -> list[str]:
 @user_errors
 def check(volumes, out_dir, template_dirs, traditional, sources, manifest_path, strict):
     """Run everything but TeX and print every repair and warning as `post.md:LINE: [pass] what changed`."""
+    check_out_folder(out_dir)
     manifest = load_manifest(manifest_path)
     options = build_options_from(sources, out_dir, template_dirs, traditional, tex_only=True)
     warned = 0
@@ -252,6 +281,7 @@ def fetch(volumes, manifest_path, cache_dir, force, update, base_url, delay):
     build from the cache: `bookgen build VOLUME --sources CACHE`.  Needs a
     network connection.
     """
+    check_out_folder(cache_dir, option="--cache")
     manifest = load_manifest(manifest_path)
     counts = {"fetched": 0, "cached": 0, "unchanged": 0, "updated": 0, "image": 0}
     chosen = selected_volumes(manifest, volumes)

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # What a terminal would act on rather than show: C0/C1 controls (ESC starts a sequence that can
-# retitle the window or rewrite the screen), DEL, and the bidi overrides that reorder a line.
-TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# retitle the window or rewrite the screen), DEL, and the bidi overrides that reorder a line; also
+# the Unicode line and paragraph separators (a line break to an editor) and lone surrogates (the
+# bytes of a file name that is not UTF-8, which cannot even be encoded to be printed).
+TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 @dataclass(frozen=True, order=True)
@@ -25,8 +27,9 @@ class Diagnostic:
     severity: str = "repair"  # "repair" (fixed silently) or "warning" (needs a look)
 
     def __str__(self) -> str:
+        # The path and the message quote the post (its file name, a URL, a macro): shown, never acted on.
         tag = f"[{self.pass_name}]" if self.severity == "repair" else f"[{self.pass_name}] warning:"
-        return f"{self.path}:{self.line}: {tag} {self.message}"
+        return printable(f"{self.path}:{self.line}: {tag} {self.message}")
 
 
 @dataclass
@@ -79,4 +82,6 @@ def printable(text: str) -> str:
 
 def _escaped(found: re.Match) -> str:
     code = ord(found.group(0))
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it: shown as that byte
+        code -= 0xDC00
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -21,13 +21,14 @@ class UserError(Exception):
         self.details: list[str] = []  # more `file:line: message` lines, printed after this one
 
     def __str__(self) -> str:
-        if self.path is None:
-            return self.message
-        from bookgen.diagnostics import display_path
+        # A file name or a value from a file may hold an ESC sequence: printed escaped, never run by the terminal.
+        from bookgen.diagnostics import display_path, printable
 
+        if self.path is None:
+            return printable(self.message)
         shown = display_path(self.path)
         where = shown if self.line is None else f"{shown}:{self.line}"
-        return f"{where}: {self.message}"
+        return printable(f"{where}: {self.message}")
 
 
 class ManifestError(UserError):

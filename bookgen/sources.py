@@ -25,8 +25,18 @@ LEADING_DIGITS = re.compile(r"^(\d+)(?:\D|$)")
 HEAD_BYTES = 4096  # the id is always in the first lines; don't read whole posts to index them
 HTML_SUFFIXES = (".html", ".htm")
 HTML_HEAD_BYTES = 1 << 20  # a page's <head> is long (styles, scripts) and the 转载 line ends the post
+# An archive id is a positive number of at most 9 digits (the blog is at 5).  A longer one is
+# no id at all: 4,301 digits and more would make Python's int() itself raise.
+MAX_ID_DIGITS = 9
 HTML_SELF_URL = re.compile(r"<(?:link|meta)\b[^>]*\b(?:rel|property)\s*=\s*[\"']?(?:canonical|og:url)\b[^>]*>", re.I)
 REPRINT_URL = re.compile(r"转载到请包括本文地址.{0,400}?(?:spaces\.ac\.cn|kexue\.fm)/archives/(\d+)", re.DOTALL)
+
+
+def archive_id_from(digits: str) -> int | None:
+    """``"8231"`` → 8231; None for what cannot be an archive id (``"0"``, ``"9" * 5000``, ``"８"``)."""
+    if not re.fullmatch(rf"[0-9]{{1,{MAX_ID_DIGITS}}}", digits):
+        return None
+    return int(digits) or None
 
 
 def sources_from_env() -> tuple[Path, ...]:
@@ -35,24 +45,15 @@ def sources_from_env() -> tuple[Path, ...]:
 
 
 def archive_id_of(path: Path, head: str) -> int | None:
+    """The id the first of a post's ways to name one gives; None (the file is skipped) when that id is absurd."""
     if path.suffix.lower() in HTML_SUFFIXES:
-        for tag in HTML_SELF_URL.finditer(head):
-            match = ARCHIVE_URL.search(tag.group(0))
-            if match:
-                return int(match.group(1))
-        match = REPRINT_URL.search(head)
-        if match:
-            return int(match.group(1))
-        match = LEADING_DIGITS.match(path.name)
-        return int(match.group(1)) if match else None
-    match = FRONT_MATTER_ID.search(head)
-    if match:
-        return int(match.group(1))
-    match = ARCHIVE_URL.search(head)
-    if match:
-        return int(match.group(1))
-    match = LEADING_DIGITS.match(path.name)
-    return int(match.group(1)) if match else None
+        said = [ARCHIVE_URL.search(tag.group(0)) for tag in HTML_SELF_URL.finditer(head)]
+        said.append(REPRINT_URL.search(head))
+    else:
+        said = [FRONT_MATTER_ID.search(head), ARCHIVE_URL.search(head)]
+    said.append(LEADING_DIGITS.match(path.name))
+    first = next((match for match in said if match), None)
+    return archive_id_from(first.group(1)) if first else None
 
 
 @dataclass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bookgen.diagnostics import printable
+
 _PROSE = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
@@ -22,7 +24,12 @@ _PROSE_RE = re.compile("|".join(re.escape(c) for c in _PROSE))
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ufe0e\ufe0f]")
 # C0/C1 control characters: invalid in TeX input (^^G) or read as something else (^^K is ^).
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-SAFE_URL = re.compile(r"^(?:https?://|mailto:|ftp://|#)", re.IGNORECASE)
+# The only targets a link in the PDF may have: a click opens a web page or a mail, never a program
+# (run:), a file (file:, or a relative ../x, x.png, which a viewer resolves next to the PDF) or a
+# share (smb:, which hands the reader's Windows credentials to the server).  Every link bookgen
+# writes goes through this one check: anything else is shown as text (``url_or_text``).
+SAFE_URL = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+SITE = "https://spaces.ac.cn"
 
 
 def escape_text(text: str) -> str:
@@ -67,6 +74,20 @@ def escape_url(url: str) -> str:
     return re.sub(r"([#%{}\\])", r"\\\1", url)
 
 
+def absolute_url(url: str) -> str:
+    """A path on the blog made a full address: ``/archives/8231`` → ``https://spaces.ac.cn/archives/8231``."""
+    return SITE + url if url.startswith("/") else url
+
+
+def url_or_text(url: str) -> str:
+    r"""``\url{…}`` when ``url`` may be a link in the PDF (``SAFE_URL``), else the address as plain text.
+
+    Before → after: ``https://a.org/x`` → ``\url{https://a.org/x}``; ``run:/bin/sh`` → ``run:/bin/sh``
+    (escaped and breakable, not clickable).  Give it ``absolute_url(src)`` to keep the blog's own paths links.
+    """
+    return f"\\url{{{escape_url(url)}}}" if SAFE_URL.match(url) else escape_prose(url)
+
+
 def escape_code(text: str) -> str:
     r"""Inline code in ``\texttt``: escaped, and breakable after punctuation so long identifiers wrap."""
     escaped = escape_text(text)
@@ -82,5 +103,20 @@ def verbatim_safe(code: str) -> str:
     return re.sub(r"^(\s*)\\end\{bookgencode\}", r"\1\\end {bookgencode}", code, flags=re.MULTILINE)
 
 
+# Line breaks of every kind, with the spaces around them.
+_LINE_BREAKS = re.compile("[ \t]*[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]\\s*")
+
+
+def one_line(text: str) -> str:
+    r"""A title on one line: ``"A\n\nB"`` → ``"A B"`` (a blank line in ``\chapter{…}`` or ``pdftitle`` stops TeX)."""
+    return _LINE_BREAKS.sub(" ", text)
+
+
 def tex_comment(text: str) -> str:
-    return " ".join(text.split())
+    r"""``text`` safe after a ``%``: on one line, each control character shown as an escape.
+
+    A line break would end the comment and TeX would run the rest, so a post file named
+    ``1⏎\textbf{X}\end{document}⏎.md`` ends the document.  Before → after:
+    ``"1\n\\end{document}\n.md"`` → ``"1\\n\\end{document}\\n.md"`` (a comment still).
+    """
+    return printable(text)

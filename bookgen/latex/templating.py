@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from bookgen.latex.escape import escape_url
+from bookgen.latex.escape import absolute_url, escape_url, one_line, tex_comment, url_or_text
 from bookgen.transforms.unicode_math import text_tex
 
 
@@ -44,6 +44,11 @@ def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["tex"] = text_tex  # titles: escaped, and symbols the fonts lack set as math
-    env.filters["url"] = escape_url
+    # Titles (from series.yaml, a post's front matter or <title>): on one line, escaped, symbols the fonts lack as math.
+    env.filters["tex"] = lambda text: text_tex(one_line(str(text)))
+    env.filters["url"] = escape_url  # kept for templates copied before |link
+    # Every address the PDF links to passes the writer's one check: \url{…} for http(s)/mailto, else text.
+    env.filters["link"] = lambda url: url_or_text(absolute_url(str(url)))
+    # Every value a template puts after a %: one line, no control characters (else TeX runs the rest).
+    env.filters["comment"] = lambda value: tex_comment(str(value))
     return env

@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from bookgen import model as m
 from bookgen.latex.escape import (
     SAFE_URL,
+    absolute_url,
     escape_breakable,
     escape_code,
     escape_prose,
     escape_text,
     escape_url,
+    url_or_text,
     verbatim_safe,
 )
 
@@ -216,7 +218,7 @@ class Writer:
 
     def block_figure(self, block: m.Figure) -> str:
         caption = self.inlines_without_footnotes(block.caption).strip()
-        url = escape_url(self.absolute(block.src))
+        url = url_or_text(self.absolute(block.src))  # a link only to a web address: never run:, smb:, ../x
         if block.local_file:  # \bookgenimage shows the placeholder should the file not reach the build
             body = f"\\bookgenimage{{{block.local_file}}}{{{url}}}"
         else:
@@ -320,9 +322,7 @@ class Writer:
         return without_markers(node.tex)
 
     def absolute(self, url: str) -> str:
-        if url.startswith("/"):
-            return "https://spaces.ac.cn" + url
-        return url
+        return absolute_url(url)
 
 
 _ALIGN = {"l": "raggedright", "c": "centering", "r": "raggedleft"}

@@ -23,7 +23,8 @@ from bookgen.transforms import Context
 from bookgen.transforms.walk import map_blocks, map_post, map_posts
 
 NAME = "links"
-POST_URL = re.compile(r"^(?:https?://(?:www\.)?(?:spaces\.ac\.cn|kexue\.fm))?/archives/(\d+)/?(?:#(.*))?$")
+# An archive id has at most 9 digits (sources.MAX_ID_DIGITS): /archives/<5000 digits> stays a plain link.
+POST_URL = re.compile(r"^(?:https?://(?:www\.)?(?:spaces\.ac\.cn|kexue\.fm))?/archives/([0-9]{1,9})/?(?:#(.*))?$")
 ADDRESS = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|/|#)")  # a scheme, a site path or a fragment
 
 

@@ -36,6 +36,7 @@ import re
 from functools import lru_cache
 
 from bookgen import model as m
+from bookgen.latex.escape import SAFE_URL
 from bookgen.transforms import walk
 
 PASS = "untrusted-tex"
@@ -88,8 +89,10 @@ DENIED_ENVIRONMENTS = frozenset(
     LVerbatim* SaveVerbatim VerbatimOut lstlisting minted comment luacode luacode*
     """.split()
 )
-# Link targets math may point at; anything else (run:, file:, javascript:) becomes a PDF action.
-SAFE_LINK = re.compile(r"\s*(https?://|mailto:|ftp://|#)", re.IGNORECASE)
+# Link targets math may point at: what the writer lets become a link (SAFE_URL), or a #name inside
+# the PDF; anything else (run:, file:, smb:, javascript:) becomes a PDF action.  A target that is not
+# one plain group (``\href{{run:…}}``, ``\href[…]{…}``, ``\url|…|``) cannot be checked: neutralised too.
+LINK_TARGET = re.compile(r"\s*\{([^{}]*)\}")
 LINK_COMMANDS = ("href", "url")
 # Definitions whose name is checked: \newcommand{\endgroup}{} would break the
 # post's group, \newcommand{\bookgenunknown}{…} the marker.  mathjax-macros
@@ -127,8 +130,18 @@ def is_denied(name: str) -> bool:
 
 
 def unicode_target(code: str) -> str | None:
-    number = int(code[1:], 16) if code[:1] in "xX" else int(code)
+    hexadecimal = code[:1] in "xX"
+    digits = (code[1:] if hexadecimal else code).lstrip("0") or "0"
+    if len(digits) > 7:  # past U+10FFFF either way; and int() of 4,301 decimal digits raises
+        return None
+    number = int(digits, 16 if hexadecimal else 10)
     return chr(number) if 0 <= number < 0x110000 else None
+
+
+def safe_link_target(target: str) -> bool:
+    """``https://a.org`` or ``#eq:1`` (a place in the PDF): yes; ``run:/bin/sh``, ``smb://…``, ``x.pdf``: no."""
+    target = target.strip()
+    return bool(SAFE_URL.match(target)) or target.startswith(("#", "\\#"))
 
 
 def dangerous_definition(name: str, after: str) -> bool:
@@ -216,8 +229,8 @@ def _neutralise(tex: str) -> tuple[str, list[str]]:
                 replacement = marker(name)
                 messages.append(f"neutralised \\{name}")
             elif name in LINK_COMMANDS:
-                target = re.match(r"\s*\{([^{}]*)\}", tex[end:])
-                if target and not SAFE_LINK.match(target.group(1)):
+                target = LINK_TARGET.match(tex, end)
+                if not (target and safe_link_target(target.group(1))):
                     replacement = marker(name)
                     messages.append(f"neutralised \\{name}")
             elif name in DEFINERS + ENV_DEFINERS:
