@@ -9,7 +9,10 @@
 (b) a full build of the demo volume: bookgen's own share (prepare + write)
     versus latexmk/xelatex;
 (c) the normalizer over the corpus: its total, each pass, and its share of a
-    ``--tex-only`` run.
+    ``--tex-only`` run;
+(d) the fallback ladder: a cold build of the diffusion volume against latexmk
+    alone on the same .tex (a book without errors costs no extra TeX pass), and
+    the same build with one formula TeX rejects (what one fallback round adds).
 
 A part is skipped, with a message, when the corpus, pandoc or TeX is missing.
 """
@@ -196,6 +199,60 @@ def bench_demo(repeat: int) -> None:
     print(f"ratio bookgen / TeX: {own / tex:.3f}" if tex else "TeX time: 0")
 
 
+# ---------------------------------------------------------------- (d)
+
+
+def counted_build(manifest, volume, sources: tuple[Path, ...], out: Path) -> tuple[float, int, int]:
+    """(seconds, xelatex runs, units shown as source) of a cold build."""
+    runs: list[str] = []
+    options = BuildOptions(sources=sources, out_dir=out)
+    start = time.perf_counter()
+    result = build_volume(prepare_volume(manifest, volume, options), options, lambda n, rule: runs.append(rule))
+    return time.perf_counter() - start, runs.count("xelatex"), len(result.fallbacks)
+
+
+def bench_fallback(folder: Path, repeat: int) -> None:
+    from bookgen.compile import TEX_STATE, run_latexmk
+
+    heading("(d) the fallback ladder: diffusion, clean and with one formula TeX rejects")
+    if shutil.which("latexmk") is None or shutil.which("xelatex") is None:
+        print("skipped: latexmk/xelatex not installed")
+        return
+    manifest = load_manifest(REPO / "series.yaml")
+    volume = manifest.volume("diffusion")
+    first = SourceIndex.scan((folder,)).find(volume.chapters[0].id)
+    if first is None:
+        print(f"skipped: the diffusion posts are not in {folder}")
+        return
+    clean, alone, broken = [], [], []
+    for _ in range(repeat):
+        clear_caches()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            clean.append(counted_build(manifest, volume, (folder,), out))
+            for name in TEX_STATE + ("main.pdf",):  # the same .tex, TeX's files gone: latexmk from cold
+                (out / "diffusion" / name).unlink(missing_ok=True)
+            start = time.perf_counter()
+            runs: list[str] = []
+            run_latexmk(out / "diffusion", lambda n, rule: runs.append(rule))
+            alone.append((time.perf_counter() - start, runs.count("xelatex")))
+            bad = Path(tmp) / "bad"
+            bad.mkdir()
+            text = first.read_text(encoding="utf-8").replace("\n\n", "\n\n公式 $\\kern x$ 放错了地方。\n\n", 1)
+            (bad / first.name).write_text(text, encoding="utf-8")
+            clear_caches()
+            broken.append(counted_build(manifest, volume, (bad, folder), Path(tmp) / "out-bad"))
+    clean_s, clean_runs, _ = min(clean)
+    alone_s, alone_runs = min(alone)
+    broken_s, broken_runs, fallbacks = min(broken)
+    print(f"posts: {len(volume.chapters)}, best of {repeat}, cold builds")
+    print(f"bookgen build, no errors:       {seconds(clean_s)}  ({clean_runs} xelatex runs)")
+    print(f"latexmk alone on the same .tex: {seconds(alone_s)}  ({alone_runs} xelatex runs)")
+    print(f"ratio build / latexmk alone: {clean_s / alone_s:.2f}  (extra xelatex runs: {clean_runs - alone_runs})")
+    print(f"bookgen build, one bad formula: {seconds(broken_s)}  ({broken_runs} xelatex runs, {fallbacks} shown as source)")
+    print(f"ratio one fallback / no errors: {broken_s / clean_s:.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", help="folder of posts (default: $BOOKGEN_CORPUS or ../shared/corpus/md)")
@@ -222,6 +279,10 @@ def main() -> int:
             bench_demo(repeat)
         except UserError as exc:
             print(f"stopped: the demo build failed: {exc}")
+        try:
+            bench_fallback(folder, repeat)
+        except UserError as exc:
+            print(f"stopped: the diffusion build failed: {exc}")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 The writer only renders; every repair happened in the transforms.  Each block
 is preceded by a ``%@ line N`` comment so a TeX error at a line of the .tex can
-be traced back to the line of the post (see ``compile.source_line_of``).
+be traced back to the line of the post (see ``fallback.located_error``).
 
 Units
 -----
