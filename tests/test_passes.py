@@ -74,6 +74,7 @@ FILES = {
     "display_math.txt": "display-math",
     "labels.txt": "labels",
     "links.txt": "links",
+    "headings.txt": "headings",
     "images.txt": "images",
 }
 OPTIONS = re.compile(r"\s*\[(html2text|after=[^\]]*|images=[^\]]*)\]\s*$")

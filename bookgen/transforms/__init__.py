@@ -37,6 +37,7 @@ def normalizer_passes() -> list[tuple[str, Pass]]:
     from bookgen.transforms import (
         balance,
         display_math,
+        headings,
         images,
         labels,
         links,
@@ -62,6 +63,7 @@ def normalizer_passes() -> list[tuple[str, Pass]]:
         ("display-math", display_math.run),  # bare array/CD, nested environments, \tag
         ("labels", labels.run),  # namespaced labels, numbering, dangling refs
         ("links", links.run),  # links between posts
+        ("headings", headings.run),  # heading levels as an outline (structure only: no math, no links)
         ("images", images.run),
     ]
 
