@@ -46,6 +46,8 @@ MACRO_NAME = re.compile(r"^\\?([A-Za-z]+)$")
 def color_spec(name: str) -> str | None:
     """An xcolor argument for a MathJax colour (``red`` → ``{red}``, ``skyblue`` → ``[HTML]{87CEEB}``)."""
     name = name.strip()
+    if name.startswith("\\#"):
+        name = name[1:]  # the balance pass escapes the # of a hex colour, as it does every #
     if name in XCOLOR_BASE:
         return "{" + name + "}"
     if name.lower() in CSS_COLORS:
