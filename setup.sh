@@ -10,6 +10,7 @@ APT_PACKAGES=(
   texlive-xetex texlive-lang-chinese texlive-lang-cjk texlive-latex-recommended texlive-latex-extra
   texlive-science texlive-plain-generic lmodern latexmk fonts-noto-cjk poppler-utils
   librsvg2-bin  # rsvg-convert: the blog's SVG figures become PDF for xelatex
+  texlive-pictures  # pict2e (the preamble's curves for MathJax's \enclose{circle}, \overparen); latex-extra pulls it in too
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -70,10 +70,13 @@ CASES_DIR = Path(__file__).resolve().parent / "cases"
 FILES = {
     "math_cleanup.txt": "math-cleanup",
     "mathjax_macros.txt": "mathjax-macros",
+    "mathjax_extensions.txt": "mathjax-extensions",
+    "mathjax_alignments.txt": "mathjax-alignments",
     "scripts.txt": "scripts",
     "display_math.txt": "display-math",
     "labels.txt": "labels",
     "links.txt": "links",
+    "headings.txt": "headings",
     "images.txt": "images",
 }
 OPTIONS = re.compile(r"\s*\[(html2text|after=[^\]]*|images=[^\]]*)\]\s*$")
@@ -341,3 +344,14 @@ def test_removing_a_line_s_only_content_leaves_no_blank_line():
         book = run(book, Context(reporter=Reporter()))
     math = [n for n in book.chapters[0].post.blocks[0].children if isinstance(n, m.Math)]
     assert math[0].tex == "x +\ny"
+
+
+def test_array_columns_are_counted_without_their_decorations():
+    """display-math: ``>{\\displaystyle}``, ``@{\\qquad}`` say how a column looks, not that there is one more."""
+    from bookgen.transforms.display_math import fix_array_columns
+
+    spec = r"@{}>{\displaystyle}r@{}>{\displaystyle{}}l@{}"
+    source = f"\\begin{{array}}{{{spec}}}a&=b&c\\\\ d&=e\\end{{array}}"
+    fixed, notes = fix_array_columns(source)
+    assert fixed == source.replace(spec, spec + "c") and notes == [f"array spec {{{spec}}} → {{{spec}c}} (3 cells in a row)"]
+    assert fix_array_columns(r"\begin{array}{c:c|w{l}{2cm}}a&b&c\end{array}")[1] == []

@@ -108,8 +108,9 @@ MUST_KNOW = r"""
 \displaystyle \scriptstyle \quad \qquad \hspace \vphantom \mathop \mathbin \mathrel \not \neq \top \dots
 \cdots \ldots \vdots \ddots \iint \iiint \oint \triangleq \mid \Vert \lVert \rVert \lvert \rvert \langle
 \rangle \bookgenunknown \bookgendangling \relax \, \; \: \! \> \{ \} \| \\ \% \# \& \_ \$
+\ce \bra \ket \braket \Set \iddots \xtwoheadrightarrow \overparen \mathtip \toggle \scr \bookgencircle
 """
-NOT_DEFINED = r"\style \class \cssId \bbox \require \unicode \gt \lt \tr \sign \diag \Set \oiint \mathtip".split()
+NOT_DEFINED = r"\style \class \cssId \bbox \require \unicode \gt \lt \tr \sign \diag \oiint \enclose \mmlToken".split()
 
 
 def test_known_macros_has_what_the_preamble_defines():

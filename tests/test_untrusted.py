@@ -282,6 +282,10 @@ INLINE_CASES = [
     ("a \\\\[2pt] b", "a  b", ["removed \\\\ outside an alignment in inline math"]),
     (r"\alpha\\beta", r"\alpha beta", ["removed \\\\ outside an alignment in inline math"]),
     (r"\begin{cases} a \\ b \end{cases}", r"\begin{cases} a \\ b \end{cases}", []),
+    # Rows without cells (gathered, \displaylines) break in inline math too, and have no cells.
+    (r"\begin{gathered} a \\ b \end{gathered}", r"\begin{gathered} a \\ b \end{gathered}", []),
+    (r"\displaylines{a \\ b}", r"\displaylines{a \\ b}", []),
+    (r"\displaylines{a & b}", r"\displaylines{a \& b}", ["escaped & outside an alignment"]),
     # An inline formula left empty stays empty: the writer prints nothing for it.
     ("", "", []),
     ("\\\\", "", ["removed \\\\ outside an alignment in inline math"]),

@@ -37,10 +37,13 @@ def normalizer_passes() -> list[tuple[str, Pass]]:
     from bookgen.transforms import (
         balance,
         display_math,
+        headings,
         images,
         labels,
         links,
         math_cleanup,
+        mathjax_alignments,
+        mathjax_extensions,
         mathjax_macros,
         scripts,
         unicode_math,
@@ -52,7 +55,11 @@ def normalizer_passes() -> list[tuple[str, Pass]]:
         ("math-cleanup", math_cleanup.run),  # html2text artifacts, entities, blank lines, %
         ("untrusted-tex", untrusted_tex.run),  # before anything trusts the TeX
         ("balance", balance.run),  # braces, environments, \left/\right, stray $ # &
-        ("mathjax-macros", mathjax_macros.run),  # \require, \style, \color names, \newcommand
+        ("mathjax-macros", mathjax_macros.run),  # \require, \style, \color names, \bbox, \newcommand
+        # Before unicode-math (it would put \text{} inside \mmlToken's text) and unknown-commands
+        # (it would box \enclose and \eqalign); they emit only commands the preamble defines.
+        ("mathjax-extensions", mathjax_extensions.run),  # \enclose, \mmlToken, \root…\of
+        ("mathjax-alignments", mathjax_alignments.run),  # \hdashline in aligned, split, \eqalign{…}
         ("unicode-math", unicode_math.run),  # CJK and Unicode symbols in math
         # After unicode-math: its macros can land in script position (y_t̀ → y_\grave{t}, °^ → ^{\circ}^).
         ("scripts", scripts.run),  # _\cmd{…} and doubled scripts
@@ -62,6 +69,7 @@ def normalizer_passes() -> list[tuple[str, Pass]]:
         ("display-math", display_math.run),  # bare array/CD, nested environments, \tag
         ("labels", labels.run),  # namespaced labels, numbering, dangling refs
         ("links", links.run),  # links between posts
+        ("headings", headings.run),  # heading levels as an outline (structure only: no math, no links)
         ("images", images.run),
     ]
 

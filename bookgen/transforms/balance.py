@@ -107,6 +107,9 @@ ALIGN_COMMANDS = frozenset("matrix pmatrix bmatrix vmatrix Vmatrix bordermatrix 
 NOT_ALIGNMENTS = frozenset(
     "equation equation* gather gather* gathered multline multline* displaymath math subequations".split()
 )
+# Rows without cells: \\ breaks a row here even in inline math (MathJax and LaTeX set gathered's rows there).
+ROWS_ONLY = frozenset("gather gather* gathered multline multline*".split())
+ROW_COMMANDS = frozenset({"displaylines"})  # plain TeX's, which MathJax reads with \\ between rows
 DEFINERS = frozenset(
     "newcommand renewcommand providecommand newenvironment renewenvironment DeclareMathOperator".split()
 )
@@ -129,6 +132,7 @@ class Frame:
     name: str = ""  # the environment, or the \left delimiter
     text: bool = False  # a text-mode argument (\text{…})
     align: bool = False  # & and \\ separate cells here
+    rows: bool = False  # \\ separates rows here (every alignment, and ROWS_ONLY)
     definition: bool = False  # inside a \newcommand header or body: #1 is a parameter
     cell: int = 0  # index in the output where the current cell starts
     dollars: list[int] = field(default_factory=list)  # output indices of $ inside a text frame
@@ -291,10 +295,17 @@ class _Balancer:
 
     def in_alignment(self) -> bool:
         """Whether ``&`` and ``\\\\`` separate cells here (the nearest environment, matrix or text decides)."""
+        return self._owner_has("align")
+
+    def in_rows(self) -> bool:
+        """Whether ``\\\\`` breaks a row here: in an alignment, or in gathered and its kin."""
+        return self._owner_has("rows")
+
+    def _owner_has(self, flag: str) -> bool:
         if self.top.in_text:
             return False
-        owner = next(f for f in reversed(self.stack) if f.kind in ("env", "root") or f.align or f.text)
-        return owner.align and not owner.text
+        owner = next(f for f in reversed(self.stack) if f.kind in ("env", "root") or f.rows or f.text)
+        return getattr(owner, flag) and not owner.text
 
     def flush(self, frame: Frame) -> None:
         """A closer: give every command still waiting in ``frame`` empty arguments."""
@@ -409,7 +420,8 @@ class _Balancer:
             token = f"\\{name}{{{env}}}"
             if name == "begin":
                 self.emit(token)
-                self.push(Frame("env", env, align=env not in NOT_ALIGNMENTS))
+                align = env not in NOT_ALIGNMENTS
+                self.push(Frame("env", env, align=align, rows=align or env in ROWS_ONLY))
                 return found.end()
             index = self.find("env", env, cross=("brace", "left", "env"))
             if index is None:
@@ -417,7 +429,7 @@ class _Balancer:
             else:
                 self.close_down_to(index, token)
             return found.end()
-        if name == "\\" and not self.display and not self.in_alignment():
+        if name == "\\" and not self.display and not self.in_rows():
             # Inline math: MathJax ignores a \\ outside an alignment; TeX breaks the line, and in
             # a table cell or a heading that is an error.
             found = re.match(r"\*?\s*(\[[^\[\]{}]*\])?", tex[pos:])
@@ -444,7 +456,9 @@ class _Balancer:
             pending.append(Pending(name, spec.count("{"), spec))
         else:
             self.atom()
-        self.brace_kind = "text" if name in TEXT_COMMANDS else "align" if name in ALIGN_COMMANDS else ""
+        self.brace_kind = (
+            "text" if name in TEXT_COMMANDS else "align" if name in ALIGN_COMMANDS else "rows" if name in ROW_COMMANDS else ""
+        )
         return pos
 
     def left_right(self, name: str, pos: int) -> int:
@@ -490,7 +504,8 @@ class _Balancer:
             self.emit("{")
             text = brace_kind == "text" or frame.in_text
             definition = self.definition_depth is not None and len(self.stack) - 1 == self.definition_depth
-            self.push(Frame("brace", text=text, align=brace_kind == "align", definition=definition))
+            align, rows = brace_kind == "align", brace_kind in ("align", "rows")
+            self.push(Frame("brace", text=text, align=align, rows=rows, definition=definition))
             return pos
         if char == "}":
             index = self.find("brace", cross=("left",))

@@ -80,11 +80,11 @@ def _demote_once(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
 
 
 def _env_body(source: str, node) -> str:
-    start, stop = _env_body_span(source, node)
+    start, stop = env_body_span(source, node)
     return source[start:stop]
 
 
-def _env_body_span(source: str, node) -> tuple[int, int]:
+def env_body_span(source: str, node) -> tuple[int, int]:
     """Where the body of environment ``node`` lies in ``source``, between its \\begin{…} and \\end{…}."""
     text = source[node.pos : node.pos + node.len]
     begin = re.match(r"\\begin\s*\{[^}]*\}", text)
@@ -132,7 +132,7 @@ def is_row_or_column_break(node) -> bool:
 
 def split_outside_nodes(source: str, env, nodes: list) -> tuple[str, str]:
     """``split_outside`` of the body of ``env``, a parsed environment of ``source``."""
-    return _split_outside(source, nodes, *_env_body_span(source, env))
+    return _split_outside(source, nodes, *env_body_span(source, env))
 
 
 def _split_outside(source: str, nodes, start: int, stop: int) -> tuple[str, str]:
@@ -262,7 +262,9 @@ def fix_inline(source: str) -> tuple[str, list[str]]:
 
 
 ALIGNED_AMPERSAND = re.compile(r"(\\begin\{(?:aligned|alignedat|gathered|split)\}(?:\[[tbc]\])?(?:\{\d+\})?)(\s*)&")
-COLUMN_LETTERS = re.compile(r"[lcrX]|[pmb]\{[^{}]*\}")
+COLUMN_LETTERS = re.compile(r"[lcrX]|[pmb]\{[^{}]*\}|[wW]\{[^{}]*\}\{[^{}]*\}")
+# What a column spec says about its columns' looks, not their number: @{…}, !{…}, >{…}, <{…}.
+COLUMN_DECORATION = re.compile(r"[@!<>]\{(?:[^{}]|\{[^{}]*\})*\}")
 
 
 def fix_aligned_ampersand(source: str) -> tuple[str, list[str]]:
@@ -284,8 +286,8 @@ def fix_array_columns(source: str) -> tuple[str, list[str]]:
         if spec_node is None:
             continue
         spec = tex.arg_text(spec_node)
-        cells = _max_cells(node.nodelist or [])
-        columns = len(COLUMN_LETTERS.findall(spec)) if "*" not in spec else cells
+        cells = max_cells(node.nodelist or [])
+        columns = len(COLUMN_LETTERS.findall(COLUMN_DECORATION.sub("", spec))) if "*" not in spec else cells
         if cells > columns:
             new_spec = spec + "c" * (cells - columns)
             edits.append(tex.Edit(spec_node.pos, spec_node.pos + spec_node.len, "{" + new_spec + "}"))
@@ -293,7 +295,7 @@ def fix_array_columns(source: str) -> tuple[str, list[str]]:
     return (tex.apply_edits(source, edits) if edits else source), notes
 
 
-def _max_cells(nodes) -> int:
+def max_cells(nodes) -> int:
     most, cells = 1, 1
     for child in nodes:
         if isinstance(child, tex.LatexSpecialsNode) and child.specials_chars == "&":

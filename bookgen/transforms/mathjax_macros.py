@@ -1,8 +1,10 @@
 r"""Pass ``mathjax-macros``: commands only MathJax knows, made LaTeX.
 
 * ``\require{…}`` is dropped; ``\style{css}{x}``, ``\class{c}{x}``, ``\cssId{id}{x}`` keep ``x``;
-* ``\bbox[…]{x}`` → ``\boxed{x}``; ``\unicode{x2212}`` → the character itself
-  (the unicode-math pass then typesets it);
+* ``\bbox[yellow,5px,border:2px solid red]{x}`` → ``\bookgenbbox{3.75pt}{1.5pt}{FFFF00}{FF0000}{x}``
+  (the preamble's box: padding, border width, background and border colours, as MathJax reads
+  the options: a colour is the background, a length the padding, ``border:`` the frame);
+  ``\unicode{x2212}`` → the character itself (the unicode-math pass then typesets it);
 * ``\color{c}{x}`` is MathJax's two-argument form → ``\textcolor{c}{x}`` (LaTeX's
   ``\color`` is a switch and would colour the rest of the formula); CSS colour
   names (``skyblue``) and ``#hex`` → ``[HTML]{87CEEB}``;
@@ -35,7 +37,9 @@ XCOLOR_BASE = {
     "red", "green", "blue", "cyan", "magenta", "yellow", "black", "gray", "white", "darkgray", "lightgray",
     "brown", "lime", "olive", "orange", "pink", "purple", "teal", "violet",
 }  # fmt: skip
-SIZE_COMMANDS = ("tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large", "LARGE", "huge", "Huge")
+SIZE_COMMANDS = (
+    "Tiny", "tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large", "LARGE", "huge", "Huge",
+)  # fmt: skip
 DEFINERS = ("newcommand", "renewcommand", "providecommand", "DeclareMathOperator")
 MACRO_NAME = re.compile(r"^\\?([A-Za-z]+)$")
 
@@ -43,6 +47,8 @@ MACRO_NAME = re.compile(r"^\\?([A-Za-z]+)$")
 def color_spec(name: str) -> str | None:
     """An xcolor argument for a MathJax colour (``red`` → ``{red}``, ``skyblue`` → ``[HTML]{87CEEB}``)."""
     name = name.strip()
+    if name.startswith("\\#"):
+        name = name[1:]  # the balance pass escapes the # of a hex colour, as it does every #
     if name in XCOLOR_BASE:
         return "{" + name + "}"
     if name.lower() in CSS_COLORS:
@@ -53,6 +59,58 @@ def color_spec(name: str) -> str | None:
         digits = "".join(c * 2 for c in digits) if len(digits) == 3 else digits
         return "[HTML]{" + digits.upper() + "}"
     return None
+
+
+def html_color(name: str) -> str | None:
+    """A MathJax (CSS) colour as six hex digits: ``red`` → ``FF0000``, ``#fc0`` → ``FFCC00``; None if unknown."""
+    spec = color_spec(name)
+    if spec is None:
+        return None
+    if spec.startswith("[HTML]"):
+        return spec[len("[HTML]{") : -1]
+    return CSS_COLORS[spec.strip("{}")]  # the xcolor base names are CSS names too (gray, lime, olive…)
+
+
+BBOX_LENGTH = re.compile(r"^\s*(-?(?:\d+(?:\.\d*)?|\.\d+))\s*(px|pt|em|ex|mu|pc|in|mm|cm)\s*$")
+CSS_WORD = re.compile(r"#[0-9A-Fa-f]{3,6}\b|[A-Za-z]+|-?(?:\d+(?:\.\d*)?|\.\d+)(?:px|pt|em|ex|mu|pc|in|mm|cm)")
+
+
+def tex_length(number: str, unit: str) -> str:
+    """A CSS/MathJax length as TeX's: ``5px`` → ``3.75pt`` (96px to the inch), ``18mu`` → ``1em``."""
+    if unit == "px":
+        return f"{float(number) * 0.75:g}pt"
+    if unit == "mu":
+        return f"{float(number) / 18:g}em"
+    return f"{number}{unit}"
+
+
+def bbox(options: str, math: str) -> str:
+    r"""MathJax's ``\bbox[options]{math}`` as the preamble's ``\bookgenbbox``.
+
+    Each comma-separated option is a colour (the background), a length (the padding) or
+    CSS (``border: 2px solid red``: the frame's width and colour; others are dropped).
+    """
+    padding, rule, background, frame = "0pt", "0.4pt", "", ""
+    for option in options.split(","):
+        length = BBOX_LENGTH.match(option)
+        if length:
+            padding = tex_length(*length.groups())
+        elif ":" in option:
+            prop, _, value = option.partition(":")
+            if prop.strip().lower() != "border":
+                continue
+            frame = "000000"  # CSS: the current colour
+            for word in CSS_WORD.findall(value):
+                found = re.fullmatch(r"(-?[\d.]+)(px|pt|em|ex|mu|pc|in|mm|cm)", word)
+                if found:
+                    rule = tex_length(*found.groups())
+                elif html_color(word):
+                    frame = html_color(word) or frame
+        elif html_color(option):
+            background = html_color(option) or ""
+    if background and padding == "0pt" and not frame:
+        padding = "1pt"  # xcolor's box needs a little, or the colour is cut at the glyphs' edges
+    return f"\\bookgenbbox{{{padding}}}{{{rule}}}{{{background}}}{{{frame}}}{{{math}}}"
 
 
 def unicode_char(code: str) -> str | None:
@@ -121,7 +179,7 @@ def repair(source: str) -> tuple[str, list[str], list[Definition]]:
 
 
 TRIGGERS = re.compile(
-    r"\\(?:require|style|class|cssId|bbox|unicode|color|textcolor|colorbox|gt|lt|tiny|scriptsize|footnotesize|small"
+    r"\\(?:require|style|class|cssId|bbox|unicode|color|textcolor|colorbox|gt|lt|Tiny|tiny|scriptsize|footnotesize|small"
     r"|normalsize|large|Large|LARGE|huge|Huge|newcommand|renewcommand|providecommand|DeclareMathOperator)(?![A-Za-z])"
     r"|\\(?:boldsymbol|bm|pmb)\s*\{\s*\\(?:boldsymbol|bm)"
 )
@@ -147,8 +205,9 @@ def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
             edits.append(tex.Edit(*span, "{" + tex.arg_text(args[1]) + "}"))
             notes.append(f"removed \\{name} (CSS only)")
         elif name == "bbox" and args and args[-1] is not None:
-            edits.append(tex.Edit(*span, "\\boxed{" + tex.arg_text(args[-1]) + "}"))
-            notes.append("\\bbox → \\boxed")
+            options = tex.arg_text(args[0]) if args[0] is not None else ""
+            edits.append(tex.Edit(*span, bbox(options, tex.arg_text(args[-1]))))
+            notes.append(f"\\bbox[{options}] → \\bookgenbbox")
         elif name == "unicode" and args and args[0] is not None:
             char = unicode_char(tex.arg_text(args[0]))
             edits.append(tex.splice(source, *span, char if char and char not in "\\{}$%#&" else ""))

@@ -51,6 +51,13 @@ MATH_MACRO_ARGS = {
     "href": "{{", "url": "{", "fbox": "{", "boldsymbol ": "{", "emph": "{", "textsc": "{", "textnormal": "{",
     "mathstrut": "", "displaystyle": "", "not": "", "bookgenunknown": "{", "bookgenfit": "{", "bookgendangling": "{", "tiny": "", "scriptsize": "", "footnotesize": "",
     "small": "", "normalsize": "", "large": "", "Large": "", "LARGE": "", "huge": "", "Huge": "",
+    # MathJax's extensions (mathjax-extensions) and what bookgen's preamble defines for them.
+    "enclose": "{[{", "mmlToken": "{[{", "bookgenbbox": "{{{{{", "bookgencircle": "{", "bookgenroundedbox": "{",
+    "overparen": "{", "underparen": "{", "ce": "{", "bra": "{", "ket": "{", "braket": "{", "set": "{",
+    "Bra": "{", "Ket": "{", "Braket": "{", "Set": "{", "ketbra": "{{", "Ketbra": "{{", "xtwoheadrightarrow": "[{",
+    "xtwoheadleftarrow": "[{", "Space": "{{{", "Rule": "{{{", "mathtip": "{{", "texttip": "{{", "stackbin": "{{",
+    "mathbfit": "{", "mathup": "{", "mathbfup": "{", "displaylines": "{", "eqalign": "{", "matrix": "{",
+    "pmatrix": "{", "cases": "{",
 }  # fmt: skip
 
 

@@ -81,7 +81,10 @@ DENIED = frozenset(
 DENIED_PREFIXES = ("pdf", "XeTeX", "luatex", "tracing", "bookgen")
 # The marker itself (so running the pass twice changes nothing) and the harmless
 # macros later passes put into math, so this pass may run again after them.
-ALLOWED = frozenset({"bookgenunknown", "bookgenfit", "bookgenfitbox", "bookgendangling", "bookgeninlinelabel"})
+ALLOWED = frozenset({
+    "bookgenunknown", "bookgenfit", "bookgenfitbox", "bookgendangling", "bookgeninlinelabel", "bookgenbbox",
+    "bookgencircle", "bookgenroundedbox",
+})  # fmt: skip
 # Environments that read or write files or change catcodes (beyond those named in DENIED).
 DENIED_ENVIRONMENTS = frozenset(
     """
