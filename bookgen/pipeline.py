@@ -16,13 +16,14 @@ from bookgen import model as m
 from bookgen.compile import LogSummary, Stopwatch, check_tools, compile_volume
 from bookgen.diagnostics import Reporter
 from bookgen.errors import ManifestError, SourceError, UserError
+from bookgen.fonts import GlyphChooser, chooser_for_preamble
 from bookgen.latex.language import language_for
 from bookgen.latex.render import render_book
 from bookgen.latex.templating import template_environment
 from bookgen.manifest import Manifest, Volume
 from bookgen.readers import read_post
 from bookgen.sources import SourceIndex, sources_from_env
-from bookgen.transforms import Context, run_passes
+from bookgen.transforms import Context, glyphs, run_passes
 from bookgen.transforms.images import install_image
 
 
@@ -118,11 +119,16 @@ def prepare_volume(
         for other in book.options.get("shadowed", {}).get(chapter.post.id, ()):
             reporter.add(chapter.post.path, 1, "sources", f"archive id {chapter.post.id} is also claimed by {other} (ignored)", warning=True)
     traditional = traditional_config(volume, options)
+    env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
+    with stopwatch.time("glyphs"):
+        chooser = glyph_chooser(env, book, traditional)
     context = Context(
         reporter=reporter,
         image_dirs=tuple(options.sources) + volume.images + manifest.images,
         traditional=traditional,
         phrases=volume.phrases,
+        glyphs=chooser,
+        options={"manifest": manifest.path, "volume_line": volume.line},
     )
     with stopwatch.time("normalize"):
         book = run_passes(book, context)
@@ -133,8 +139,10 @@ def prepare_volume(
         with stopwatch.time("convert"):
             book = traditional_pass.run(book, context)
             convert = traditional_pass.converter_for(traditional, volume.phrases)
+    with stopwatch.time("glyphs"):  # after the conversion, which changes characters
+        book = glyphs.run(book, context)
+        env.globals["glyphs"] = book.options.get("glyphs")  # the templates' tex filter sets titles with it
     with stopwatch.time("render"):
-        env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
         language = language_for(traditional, convert)
         try:
             files = render_book(book, env, language, manifest.path.name)
@@ -142,6 +150,17 @@ def prepare_volume(
             raise template_error(exc) from None
     images = dict(context.options.get("images", {}))
     return Prepared(volume, book, files, images, reporter, stopwatch)
+
+
+def glyph_chooser(env: jinja2.Environment, book: m.Book, traditional: str | None) -> GlyphChooser:
+    """What the fonts of the preamble template (the user's, if any) have: the preamble rendered for its fonts."""
+    try:
+        preamble = env.get_template("preamble.tex.j2").render(
+            book=book, language=language_for(traditional), extra_preamble=""
+        )
+    except jinja2.TemplateError as exc:
+        raise template_error(exc) from None
+    return chooser_for_preamble(preamble)
 
 
 def template_error(exc: jinja2.TemplateError) -> UserError:

@@ -27,6 +27,12 @@ def builtin_template_dir() -> Path:
     raise RuntimeError(f"bookgen's built-in templates are missing (looked in {package})")
 
 
+@jinja2.pass_context
+def title_tex(context: jinja2.runtime.Context, text: str) -> str:
+    """The ``tex`` filter: ``text_tex`` with the glyphs pass's fonts (the ``glyphs`` global, once it ran)."""
+    return text_tex(text, context.get("glyphs"))
+
+
 def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
     loaders = [jinja2.FileSystemLoader(str(d)) for d in search_dirs if d.is_dir()]
     loaders.append(jinja2.FileSystemLoader(str(builtin_template_dir())))
@@ -44,6 +50,6 @@ def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["tex"] = text_tex  # titles: escaped, and symbols the fonts lack set as math
+    env.filters["tex"] = title_tex  # titles: escaped, symbols the fonts lack set as math or in a fallback font
     env.filters["url"] = escape_url
     return env

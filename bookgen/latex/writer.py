@@ -101,6 +101,9 @@ class Writer:
     def block_rule(self, block: m.Rule) -> str:
         return "\\bookgenrule"
 
+    def block_rawblock(self, block: m.RawBlock) -> str:
+        return block.tex
+
     def block_figure(self, block: m.Figure) -> str:
         caption = self.inlines_without_footnotes(block.caption).strip()
         url = escape_url(self.absolute(block.src))
