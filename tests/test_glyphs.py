@@ -133,3 +133,11 @@ def test_no_fonts_to_check_leaves_the_book_with_one_warning():
     out, reporter = run(book, chooser)
     assert out is book
     assert [d.severity for d in reporter.items] == ["warning"]
+
+
+def test_a_cluster_no_font_has_whole_is_set_char_by_char():
+    chooser = fake_chooser(cjk="中", chain={"Marks": "\u0303"})
+    out, reporter = run(book_of(m.Text("中\u0303\ufe01x")), chooser)
+    # 中 stays in the CJK font, the tilde goes to the font that has it, the variation selector is dropped
+    assert body(out)[0].children == (m.Text("中"), m.RawTex("\\bookgenglyph{marks}{\u0303}"), m.Text("x"))
+    assert [d.severity for d in reporter.items] == ["repair"]

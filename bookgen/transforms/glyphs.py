@@ -39,6 +39,7 @@ from bookgen import fonts
 from bookgen import model as m
 from bookgen.latex.escape import CONTROL_CHARACTERS, INVISIBLE, code_breaks, escape_text, verbatim_safe
 from bookgen.transforms import Context, tex
+from bookgen.transforms.unicode_math import describe, fix_text, text_mode
 from bookgen.transforms.walk import map_blocks, map_inlines, map_posts
 
 NAME = "glyphs"
@@ -50,10 +51,8 @@ def unknown_marker(char: str) -> str:
     return f"[U+{ord(char):04X}]"
 
 
-def describe(char: str) -> str:
-    from bookgen.transforms.unicode_math import describe as describe_char
-
-    return describe_char(char)
+def _variation_selector(char: str) -> bool:
+    return 0xFE00 <= ord(char) <= 0xFE0F or 0xE0100 <= ord(char) <= 0xE01EF
 
 
 def _removed(char: str) -> bool:
@@ -79,22 +78,26 @@ class GlyphSetter:
         as it is, a family or LATIN for a fallback, None for a character no font has (one per piece)."""
         out: list[tuple[str, str | None]] = []
         for cluster in fonts.split_clusters(text):
-            if cluster.isascii() or all(_removed(c) for c in cluster):
-                form, font = cluster, fonts.AS_IS
-            elif len(cluster) == 1 and self.chooser.char_ok(cluster, role):
-                form, font = cluster, fonts.AS_IS
-            else:
-                form, font = self.chooser.choose(cluster, role)
-            if font is None:
-                out.extend((c, fonts.AS_IS if c.isascii() else None) for c in cluster)
-                continue
-            if font:
-                self.used.setdefault(font, set()).add(role)
-            if out and out[-1][1] == font:
-                out[-1] = (out[-1][0] + form, font)
-            else:
-                out.append((form, font))
+            for form, font in self._settle(cluster, role):
+                if font:
+                    self.used.setdefault(font, set()).add(role)
+                if out and out[-1][1] == font and font is not None:
+                    out[-1] = (out[-1][0] + form, font)
+                else:
+                    out.append((form, font))
         return out
+
+    def _settle(self, cluster: str, role: str) -> list[tuple[str, str | None]]:
+        if cluster.isascii() or all(_removed(c) for c in cluster):
+            return [(cluster, fonts.AS_IS)]
+        if len(cluster) == 1 and self.chooser.char_ok(cluster, role):
+            return [(cluster, fonts.AS_IS)]
+        form, font = self.chooser.choose(cluster, role)
+        if font is not None or len(cluster) == 1:
+            return [(form, font)]
+        # No font has the whole cluster: each character on its own, variation selectors (an invisible
+        # choice among a character's shapes, which no font here has) dropped.
+        return [piece for char in cluster if not _variation_selector(char) for piece in self._settle(char, role)]
 
     def tex(self, text: str, role: str, escape: Callable[[str], str] = escape_text) -> tuple[str, list[tuple[str, bool]]]:
         """TeX for ``text`` with the switches in, each run escaped with ``escape``; and the notes."""
@@ -205,8 +208,6 @@ def _check_titles(book: m.Book, setter: GlyphSetter, context: Context) -> None:
 
 def title_notes(text: str, setter: GlyphSetter) -> list[tuple[str, bool]]:
     """What the ``tex`` filter will do to a title (``unicode_math.text_tex``): symbols become math first."""
-    from bookgen.transforms.unicode_math import fix_text
-
     if not setter.needs_work(text, "text"):
         return []
     parts, _ = fix_text(m.Text(text), heading=True, has_glyph=setter.chooser.text_has)
@@ -291,15 +292,13 @@ def fix_math(source: str, setter: GlyphSetter) -> tuple[str, list[tuple[str, boo
 
     Math outside text arguments is unicode-math's (it leaves no such character there).
     """
-    from bookgen.transforms.unicode_math import _mode
-
     edits: list[tex.Edit] = []
     notes: list[tuple[str, bool]] = []
     for node, parents in tex.walk(tex.parse(source)):
         if not isinstance(node, tex.LatexCharsNode) or node.chars.isascii():
             continue
         start, end = node.pos, node.pos + node.len
-        if source[start:end] != node.chars or _mode(node, parents) != "text":
+        if source[start:end] != node.chars or not text_mode(node, parents):
             continue
         if not setter.needs_work(node.chars, "text"):
             continue

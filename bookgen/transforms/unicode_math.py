@@ -533,6 +533,11 @@ def _mode(node, parents: tuple) -> str:
     return "math"
 
 
+def text_mode(node, parents: tuple) -> bool:
+    """Whether a chars node of math is typeset as text (inside ``\\text{…}`` and the like)."""
+    return _mode(node, parents) == "text"
+
+
 def _args(node) -> list:
     if node.nodeargd is None or not node.nodeargd.argnlist:
         return []
