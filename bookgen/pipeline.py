@@ -1,4 +1,4 @@
-"""manifest → load → parse → normalize → (convert) → render → compile, each step timed.
+"""manifest → load → parse → normalize → (convert) → glyphs → render → compile, each step timed.
 
 Everything that can fail on bad input (manifest, sources, posts, templates)
 runs before anything is written, so a bad input leaves build/ as it was.
