@@ -477,12 +477,12 @@ def rewrite_text_chars(
     while index < len(chars):
         char = chars[index]
         end = index + 1
-        if ord(char) < 128 or has(char):
-            while end < len(chars) and (ord(chars[end]) < 128 or has(chars[end])):
+        if char in ZERO_WIDTH:  # before the fonts: Latin Modern has a glyph for the soft hyphen
+            out.note(f"removed the invisible {describe(char)}")
+        elif ord(char) < 128 or has(char):
+            while end < len(chars) and chars[end] not in ZERO_WIDTH and (ord(chars[end]) < 128 or has(chars[end])):
                 end += 1
             out.add(chars[index:end], raw=False)
-        elif char in ZERO_WIDTH:
-            out.note(f"removed the invisible {describe(char)}")
         elif char in SUPERSCRIPTS or char in SUBSCRIPTS:
             table, mark = (SUPERSCRIPTS, "^") if char in SUPERSCRIPTS else (SUBSCRIPTS, "_")
             while end < len(chars) and chars[end] in table and not has(chars[end]):
