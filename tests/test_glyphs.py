@@ -27,7 +27,7 @@ def body(book: m.Book) -> tuple:
 def test_a_book_without_such_characters_is_unchanged():
     book = book_of(m.Text("中文 text"), m.Code("x = 1"), m.Math(r"\text{中文}", False, MATH_LINE))
     out, reporter = run(book)
-    assert out.chapters == book.chapters
+    assert out.chapters[0].post is book.chapters[0].post  # not even rebuilt
     assert out.options["extra_preamble"] == ""
     assert reporter.items == []
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from bookgen import fonts
 from bookgen import model as m
@@ -66,12 +66,23 @@ class GlyphSetter:
 
     chooser: fonts.GlyphChooser
     used: dict[str, set[str]] = field(default_factory=dict)  # family (or LATIN) → the roles it sets
+    # Per role, the characters known to need nothing: most strings are checked by one set difference.
+    fine: dict[str, set[str]] = field(default_factory=lambda: {role: set() for role in fonts.ROLES}, repr=False)
 
     def needs_work(self, text: str, role: str) -> bool:
         if text.isascii():
             return False
-        ok = self.chooser.char_ok
-        return any(not ok(c, role) and not _removed(c) for c in set(text))
+        fine = self.fine[role]
+        unknown = set(text) - fine
+        if not unknown:
+            return False
+        found = False
+        for char in unknown:
+            if self.chooser.char_ok(char, role) or _removed(char):
+                fine.add(char)
+            else:
+                found = True
+        return found
 
     def pieces(self, text: str, role: str) -> list[tuple[str, str | None]]:
         """``text`` as (piece, font) runs, neighbours in one font joined: font AS_IS ('') for what TeX sets
@@ -218,7 +229,43 @@ def title_notes(text: str, setter: GlyphSetter) -> list[tuple[str, bool]]:
     return notes
 
 
+def _strings(blocks: tuple, role: str = "text") -> Iterator[tuple[str, str]]:
+    """Every (string, role) a post sets: a first look, so a post that needs nothing is not rebuilt."""
+    for block in blocks:
+        if isinstance(block, (m.Paragraph, m.Heading)):
+            yield from _inline_strings(block.children)
+        elif isinstance(block, m.Table):
+            for row in (block.header,) + block.rows:
+                for cell in row:
+                    yield from _inline_strings(cell)
+        elif isinstance(block, m.Figure):
+            yield from _inline_strings(block.caption)
+        elif isinstance(block, m.CodeBlock):
+            yield block.text, "mono"
+        elif isinstance(block, m.Quote):
+            yield from _strings(block.children)
+        elif isinstance(block, m.ListBlock):
+            for item in block.items:
+                yield from _strings(item)
+
+
+def _inline_strings(nodes: tuple) -> Iterator[tuple[str, str]]:
+    for node in nodes:
+        if isinstance(node, m.Text):
+            yield node.text, "text"
+        elif isinstance(node, m.Code):
+            yield node.text, "mono"
+        elif isinstance(node, m.Math):
+            yield node.tex, "text"
+        elif isinstance(node, (m.Emph, m.Strong, m.Strike, m.Link, m.ChapterRef)):
+            yield from _inline_strings(node.children)
+
+
 def _fix_post(post: m.Post, setter: GlyphSetter, context: Context) -> m.Post:
+    everything = _strings(post.blocks + tuple(block for _, body in post.footnotes for block in body))
+    if not any(setter.needs_work(text, role) for text, role in everything):
+        return post
+
     def report(line: int, notes: list[tuple[str, bool]]) -> None:
         for message, warning in notes:
             context.report(post, line, NAME, message, warning=warning)
