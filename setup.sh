@@ -11,6 +11,12 @@ APT_PACKAGES=(
   texlive-science texlive-plain-generic lmodern latexmk fonts-noto-cjk poppler-utils
   librsvg2-bin  # rsvg-convert: the blog's SVG figures become PDF for xelatex
   texlive-pictures  # pict2e (the preamble's curves for MathJax's \enclose{circle}, \overparen); latex-extra pulls it in too
+  # The fallback chain (bookgen/fonts.py): characters Latin Modern and Noto CJK lack.
+  fonts-noto-core   # Noto Serif (IPA…), Noto Sans Math, Noto Sans Symbols and Symbols2 (12 MB)
+  fonts-dejavu-core # DejaVu Sans and Sans Mono: box drawing, block elements (1 MB)
+  fonts-symbola     # emoji, in black and white (1.3 MB)
+  fonts-hanazono    # HanaMinA/B: CJK Extension B and later, which Noto CJK lacks (22 MB)
+  fonts-unifont     # the last resort: a glyph for every character of the BMP (2 MB)
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

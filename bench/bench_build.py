@@ -131,7 +131,7 @@ def bench_corpus(folder: Path, repeat: int, use_pandoc: bool) -> None:
     files = sum(1 for p in prepared.files if p.startswith("posts/"))
     print(f"posts: {count} ({files} .tex files), best of {repeat}")
     print(f"bookgen total (read + normalize + render + write): {seconds(total)}  ({total / count * 1000:.1f} ms/post)")
-    for stage in ("load+parse", "normalize", "render"):
+    for stage in ("load+parse", "normalize", "glyphs", "render"):
         print(f"  {stage:<12} {seconds(stages.get(stage, 0.0))}")
     print(f"  {'write':<12} {seconds(write)}")
 
@@ -193,7 +193,7 @@ def bench_demo(repeat: int) -> None:
     print(f"posts: {len(volume.chapters)}, {pages} pages, best of {repeat} (a fresh build folder each time)")
     print(f"total:                 {seconds(total)}")
     print(f"bookgen (prepare+write): {seconds(own)}  {own / total * 100:5.1f}%")
-    for name in ("load+parse", "normalize", "render", "write"):
+    for name in ("load+parse", "normalize", "glyphs", "render", "write"):
         print(f"  {name:<12}          {seconds(times.get(name, 0.0))}")
     print(f"latexmk/xelatex:       {seconds(tex)}  {tex / total * 100:5.1f}%")
     print(f"ratio bookgen / TeX: {own / tex:.3f}" if tex else "TeX time: 0")

@@ -144,7 +144,15 @@ class Rule:
     line: int
 
 
-Block = Union[Heading, Paragraph, CodeBlock, ListBlock, Quote, Table, Figure, Rule]
+@dataclass(frozen=True)
+class RawBlock:
+    """A block of TeX produced by a transform (never by a reader): emitted as is."""
+
+    tex: str
+    line: int
+
+
+Block = Union[Heading, Paragraph, CodeBlock, ListBlock, Quote, Table, Figure, Rule, RawBlock]
 
 # ---------------------------------------------------------------- documents
 

@@ -1,4 +1,4 @@
-"""manifest → load → parse → normalize → (convert) → render → compile, each step timed.
+"""manifest → load → parse → normalize → (convert) → glyphs → render → compile, each step timed.
 
 Everything that can fail on bad input (manifest, sources, posts, templates)
 runs before anything is written, so a bad input leaves build/ as it was.
@@ -17,13 +17,14 @@ from bookgen.compile import LogSummary, Stopwatch, check_tools, publish_pdf, rea
 from bookgen.diagnostics import Reporter
 from bookgen.errors import ManifestError, SourceError, UserError
 from bookgen.fallback import Fallback, compile_with_fallbacks
+from bookgen.fonts import GlyphChooser, chooser_for_preamble
 from bookgen.latex.language import language_for
 from bookgen.latex.render import Rendered, render_book
 from bookgen.latex.templating import template_environment
 from bookgen.manifest import Manifest, Volume
 from bookgen.readers import read_post
 from bookgen.sources import SourceIndex, sources_from_env
-from bookgen.transforms import Context, run_passes
+from bookgen.transforms import Context, glyphs, run_passes
 from bookgen.transforms.images import install_image
 
 
@@ -127,11 +128,16 @@ def prepare_volume(
         for other in book.options.get("shadowed", {}).get(chapter.post.id, ()):
             reporter.add(chapter.post.path, 1, "sources", f"archive id {chapter.post.id} is also claimed by {other} (ignored)", warning=True)
     traditional = traditional_config(volume, options)
+    env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
+    with stopwatch.time("glyphs"):
+        chooser = glyph_chooser(env, book, traditional)
     context = Context(
         reporter=reporter,
         image_dirs=tuple(options.sources) + volume.images + manifest.images,
         traditional=traditional,
         phrases=volume.phrases,
+        glyphs=chooser,
+        options={"manifest": manifest.path, "volume_line": volume.line},
     )
     with stopwatch.time("normalize"):
         book = run_passes(book, context)
@@ -142,7 +148,9 @@ def prepare_volume(
         with stopwatch.time("convert"):
             book = traditional_pass.run(book, context)
             convert = traditional_pass.converter_for(traditional, volume.phrases)
-    env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
+    with stopwatch.time("glyphs"):  # after the conversion, which changes characters
+        book = glyphs.run(book, context)
+        env.globals["glyphs"] = book.options.get("glyphs")  # the templates' tex filter sets titles with it
     language = language_for(traditional, convert)
 
     def render(book: m.Book, probes: frozenset = frozenset()) -> Rendered:
@@ -155,6 +163,17 @@ def prepare_volume(
         rendered = render(book)
     images = dict(context.options.get("images", {}))
     return Prepared(volume, book, rendered, render, images, reporter, stopwatch)
+
+
+def glyph_chooser(env: jinja2.Environment, book: m.Book, traditional: str | None) -> GlyphChooser:
+    """What the fonts of the preamble template (the user's, if any) have: the preamble rendered for its fonts."""
+    try:
+        preamble = env.get_template("preamble.tex.j2").render(
+            book=book, language=language_for(traditional), extra_preamble=""
+        )
+    except jinja2.TemplateError as exc:
+        raise template_error(exc) from None
+    return chooser_for_preamble(preamble)
 
 
 def template_error(exc: jinja2.TemplateError) -> UserError:

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from bookgen import model as m
 from bookgen.transforms import tex, unicode_math
 from bookgen.transforms.unicode_math import (
-    COMBINING, FULLWIDTH_SPECIAL, SUBSCRIPTS, SUPERSCRIPTS, SYMBOLS, TEXT_GLYPHS, ZERO_WIDTH, fix_math,
+    COMBINING, FULLWIDTH_SPECIAL, SUBSCRIPTS, SUPERSCRIPTS, SYMBOLS, ZERO_WIDTH, fix_math, text_fonts_have,
 )  # fmt: skip
 from bookgen.transforms.unknown_commands import known_macros
 from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, check_case_titles, check_math_case, decode, only_math, read_math_cases, rendered, run_pass
@@ -97,8 +97,9 @@ def test_math_everywhere_in_a_post_is_fixed():
 
 
 def missing_in_text() -> str:
-    """A character of the tables that the text fonts lack (as measured), for prose tests."""
-    return next(c for c in "⋅ℝ∘⟨" if c not in TEXT_GLYPHS)
+    """A character of the tables that the text fonts lack (read from the fonts), for prose tests."""
+    has = text_fonts_have()
+    return next(c for c in "⋅ℝ∘⟨" if not has(c))
 
 
 def test_prose_symbol_without_glyph_becomes_inline_math():
@@ -131,11 +132,24 @@ def test_heading_symbol_keeps_its_bookmark():
     assert block.children == (m.Text("关于"), m.RawTex(f"\\texorpdfstring{{${SYMBOLS[char]}$}}{{{char}}}"))
 
 
-def test_prose_emoji_is_dropped_with_a_warning():
-    book, reporter = run_pass(unicode_math.run, book_of(m.Text("好😀！")))
+def test_prose_emoji_is_left_to_the_glyphs_pass():
+    text = m.Text("好😀！")
+    book, reporter = run_pass(unicode_math.run, book_of(text))
     (paragraph,) = book.chapters[0].post.blocks
-    assert paragraph.children == (m.Text("好！"),)
-    assert [d.severity for d in reporter.items] == ["warning"]
+    assert paragraph.children == (text,)
+    assert reporter.items == []
+
+
+def test_what_the_text_fonts_have_comes_from_the_context():
+    """A font setup that has ⋅ keeps it as text; one without it makes it math."""
+    from bookgen.diagnostics import Reporter
+    from bookgen.transforms import Context
+    from test_fonts import fake_chooser
+
+    for covered, expected in (("⋅", (m.Text("a⋅b"),)), ("", (m.Text("a"), m.RawTex(r"$\cdot$"), m.Text("b")))):
+        context = Context(reporter=Reporter(), glyphs=fake_chooser(latin="ab" + covered))
+        book = unicode_math.run(book_of(m.Text("a⋅b")), context)
+        assert book.chapters[0].post.blocks[0].children == expected
 
 
 def test_prose_is_not_read_as_tex():

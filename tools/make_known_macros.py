@@ -11,10 +11,6 @@ stage that defines it.  Names whose meaning is ``\\relax`` (left behind by
 ``\\csname`` tests) are not defined in any useful sense and are dropped.
 
 Run from the repository root:  python tools/make_known_macros.py
-
-With ``--text-glyphs`` it instead prints ``TEXT_GLYPHS`` for bookgen/transforms/unicode_math.py:
-the characters of that pass's tables that the text fonts have, found by setting each one in
-prose, bold and sans with the preamble and reading xelatex's ``Missing character`` lines.
 """
 
 from __future__ import annotations
@@ -119,24 +115,7 @@ def defined(pre: str, names: list[str], folder: Path, tag: str) -> set[str]:
     return {names[i] for i in found} | ({"relax"} & set(names))  # \relax is \relax, and defined
 
 
-def text_glyphs() -> str:
-    from bookgen.transforms import unicode_math as um
-
-    chars = sorted(set(um.SYMBOLS) | set(um.SUPERSCRIPTS) | set(um.SUBSCRIPTS))
-    body = "\n".join(f"a{c}b \\textbf{{a{c}b}} \\textsf{{a{c}b}}" for c in chars)
-    doc = preamble() + "\n\\tracinglostchars=2\n\\begin{document}\n" + body + "\n\\end{document}\n"
-    with tempfile.TemporaryDirectory() as tmp:
-        log = run("xelatex", doc, Path(tmp), "glyphs")
-    missing = set(re.findall(r"Missing character: There is no (.) ", log))
-    have = "".join(c for c in chars if c not in missing)
-    lines = "".join(f"\n    {have[i : i + 60]!r}" for i in range(0, len(have), 60))
-    return "TEXT_GLYPHS = frozenset(" + lines + "\n)"
-
-
 def main() -> None:
-    if "--text-glyphs" in sys.argv:
-        print(text_glyphs())
-        return
     full = preamble()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

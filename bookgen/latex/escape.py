@@ -21,7 +21,8 @@ _PROSE = {
 }
 _PROSE_RE = re.compile("|".join(re.escape(c) for c in _PROSE))
 # Zero-width and bidi controls carry nothing a reader sees; fonts have no glyph for them.
-_INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ufe0e\ufe0f]")
+INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ufe0e\ufe0f]")
+_INVISIBLE = INVISIBLE
 # C0/C1 control characters: invalid in TeX input (^^G) or read as something else (^^K is ^).
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # The only targets a link in the PDF may have: a click opens a web page or a mail, never a program
@@ -90,8 +91,12 @@ def url_or_text(url: str) -> str:
 
 def escape_code(text: str) -> str:
     r"""Inline code in ``\texttt``: escaped, and breakable after punctuation so long identifiers wrap."""
-    escaped = escape_text(text)
-    return re.sub(r"(?<=[/.,;=_-])(?=\S)", r"\\allowbreak{}", escaped) if len(text) > 20 else escaped
+    return code_breaks(escape_text(text), len(text))
+
+
+def code_breaks(escaped: str, length: int) -> str:
+    r"""Escaped inline code of ``length`` characters, breakable after punctuation when longer than 20."""
+    return re.sub(r"(?<=[/.,;=_-])(?=\S)", r"\\allowbreak{}", escaped) if length > 20 else escaped
 
 
 def verbatim_safe(code: str) -> str:

@@ -27,6 +27,12 @@ def builtin_template_dir() -> Path:
     raise RuntimeError(f"bookgen's built-in templates are missing (looked in {package})")
 
 
+@jinja2.pass_context
+def title_tex(context: jinja2.runtime.Context, text: str) -> str:
+    """The ``tex`` filter: ``text_tex`` with the glyphs pass's fonts (the ``glyphs`` global, once it ran)."""
+    return text_tex(text, context.get("glyphs"))
+
+
 def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
     loaders = [jinja2.FileSystemLoader(str(d)) for d in search_dirs if d.is_dir()]
     loaders.append(jinja2.FileSystemLoader(str(builtin_template_dir())))
@@ -44,8 +50,9 @@ def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    # Titles (from series.yaml, a post's front matter or <title>): on one line, escaped, symbols the fonts lack as math.
-    env.filters["tex"] = lambda text: text_tex(one_line(str(text)))
+    # Titles (from series.yaml, a post's front matter or <title>): on one line, escaped, symbols the fonts lack
+    # as math or in a fallback font.
+    env.filters["tex"] = jinja2.pass_context(lambda context, text: title_tex(context, one_line(str(text))))
     env.filters["url"] = escape_url  # kept for templates copied before |link
     # Every address the PDF links to passes the writer's one check: \url{…} for http(s)/mailto, else text.
     env.filters["link"] = lambda url: url_or_text(absolute_url(str(url)))

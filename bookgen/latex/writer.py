@@ -216,6 +216,9 @@ class Writer:
     def block_rule(self, block: m.Rule) -> str:
         return "\\bookgenrule"
 
+    def block_rawblock(self, block: m.RawBlock) -> str:
+        return without_markers(block.tex)
+
     def block_figure(self, block: m.Figure) -> str:
         caption = self.inlines_without_footnotes(block.caption).strip()
         url = url_or_text(self.absolute(block.src))  # a link only to a web address: never run:, smb:, ../x
@@ -428,6 +431,7 @@ def bookmark_text(tex: str) -> str:
 BLOCK_KINDS = {
     m.Heading: "heading", m.Paragraph: "paragraph", m.CodeBlock: "code", m.ListBlock: "list", m.Quote: "quote",
     m.Table: "table", m.Figure: "figure", m.Rule: "rule",
+    m.RawBlock: "code",  # the only raw blocks are code blocks the glyphs pass rewrote
 }  # fmt: skip
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bookgen.diagnostics import Reporter
 from bookgen.model import Book
+
+if TYPE_CHECKING:
+    from bookgen.fonts import GlyphChooser
 
 
 @dataclass
@@ -23,6 +26,7 @@ class Context:
     build_dir: Path | None = None
     traditional: str | None = None
     phrases: Path | None = None
+    glyphs: GlyphChooser | None = None  # the book's fonts (None: the built-in preamble's, see fonts.default_chooser)
     options: dict = field(default_factory=dict)
 
     def report(self, post, line: int, pass_name: str, message: str, *, warning: bool = False) -> None:

@@ -49,7 +49,7 @@ MATH_MACRO_ARGS = {
     "overleftarrow": "{", "overrightarrow": "{", "underleftarrow": "{", "underrightarrow": "{",
     "overleftrightarrow": "{", "uproot": "{", "leftroot": "{", "big": "", "Big": "", "bigg": "", "Bigg": "",
     "href": "{{", "url": "{", "fbox": "{", "boldsymbol ": "{", "emph": "{", "textsc": "{", "textnormal": "{",
-    "mathstrut": "", "displaystyle": "", "not": "", "bookgenunknown": "{", "bookgenfit": "{", "bookgendangling": "{", "tiny": "", "scriptsize": "", "footnotesize": "",
+    "mathstrut": "", "displaystyle": "", "not": "", "bookgenunknown": "{", "bookgenfit": "{", "bookgendangling": "{", "bookgenglyph": "{{", "tiny": "", "scriptsize": "", "footnotesize": "",
     "small": "", "normalsize": "", "large": "", "Large": "", "LARGE": "", "huge": "", "Huge": "",
     # MathJax's extensions (mathjax-extensions) and what bookgen's preamble defines for them.
     "enclose": "{[{", "mmlToken": "{[{", "bookgenbbox": "{{{{{", "bookgencircle": "{", "bookgenroundedbox": "{",

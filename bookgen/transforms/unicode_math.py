@@ -27,8 +27,8 @@ In math (outside text-mode arguments such as ``\text{…}``):
   ``𝔼`` → ``\mathbb{E}``); a combining accent becomes an accent command
   (``x̂`` → ``\hat{x}``);
 * zero-width characters are removed; Unicode spaces become TeX spaces;
-* emoji are dropped (warning); any other character becomes ``\text{c}`` (the
-  text fonts may have it; warning).
+* any other character (an emoji too) becomes ``\text{c}`` (warning), which the
+  ``glyphs`` pass sets in a font that has it.
 
 A replacement that is more than one token is braced where it is a script or a
 bare macro argument (``x^α`` → ``x^\alpha`` but ``x^测`` → ``x^{\text{测}}``,
@@ -39,11 +39,12 @@ agrees): it is split after its ASCII part (``\quad{\text{中文}}`` in math,
 ``\quad 中文`` in text).
 
 In text (prose ``Text`` nodes, and ``\text{…}`` in math) a symbol from the
-tables that the text fonts lack (``TEXT_GLYPHS`` lists those they have, as
-measured with the preamble) becomes inline math: prose ``ℝ`` → ``$\mathbb{R}$``
-(in a heading ``\texorpdfstring{$\mathbb{R}$}{ℝ}``, so the PDF bookmark keeps
-it), ``\text{a⋅b}`` → ``\text{a$\cdot$b}``.  Emoji in text are dropped with a
-warning.  Characters not in the table are left to the fonts.
+tables that the text fonts lack (as read from the font files: ``bookgen.fonts``,
+the book's preamble in ``context.glyphs``) becomes inline math, so it looks like
+the same symbol in the formulas: prose ``ℝ`` → ``$\mathbb{R}$`` (in a heading
+``\texorpdfstring{$\mathbb{R}$}{ℝ}``, so the PDF bookmark keeps it),
+``\text{a⋅b}`` → ``\text{a$\cdot$b}``.  Every other character (emoji, IPA…) is
+left to the ``glyphs`` pass, which sets what the fonts lack in a fallback font.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from typing import Callable
 
+from bookgen import fonts
 from bookgen import model as m
 from bookgen.transforms import Context, tex
 from bookgen.transforms.walk import map_blocks, map_inlines, map_math, map_posts
@@ -165,15 +168,6 @@ COMBINING = {
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\u00ad\ufeff\ufe0e\ufe0f"
                        "\u202a\u202b\u202c\u202d\u202e")
 
-# The characters of SYMBOLS, SUPERSCRIPTS and SUBSCRIPTS that the text fonts (Latin Modern Roman, and
-# Noto CJK for what the preamble's xeCJK char classes send there) do have: every other one is missing.
-# Generated with `python tools/make_known_macros.py --text-glyphs` (TeX Live 2022); rerun it after
-# changing the preamble's fonts or char classes.
-TEXT_GLYPHS = frozenset(
-    '\xa0¬°±²³µ·¹×÷ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩαβγδεζηθικλμνξοπρςστυφχψω'
-    '‐‑–‖†‡•…⁄℃ℊℏℓΩ℧ℵ←↑→↓↔↕↖↗↘↙⇄⇋⇌⇐⇒⇔∀∂∃∅∆∇∈∉∋∏∑−∓∕√∝∞∠∣∥∦∧∨∩∪∫∬∭'
-    '∮∴∵∶∷∽≃≅≈≠≡≢≤≥≦≧≪≫≮≯≲≳⊂⊃⊄⊆⊇⊊⊋⊕⊖⊗⊘⊙⊥⋯〈〉■□△▽◇◊★☆♠♡♢♣♥♦♭♮♯\u3000〈〉'
-)
 # fmt: on
 
 # Full-width punctuation that stays with the CJK text it follows.
@@ -208,17 +202,22 @@ NOT_TYPESET: dict[str, frozenset[int] | None] = {
     "href": frozenset({0}), "color": frozenset({0, 1}), "textcolor": frozenset({0, 1}),
     "colorbox": frozenset({0, 1}), "style": frozenset({0}), "class": frozenset({0}), "cssId": frozenset({0}),
     "bbox": frozenset({0}), "begin": None, "end": None, "bookgenunknown": None, "bookgendangling": None,
+    "bookgenglyph": None,
 }  # fmt: skip
+
+HasGlyph = Callable[[str], bool]
 
 
 # ---------------------------------------------------------------- character classes
 
 
-def is_emoji(char: str) -> bool:
-    code = ord(char)
-    return char not in SYMBOLS and (
-        0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or 0x2B00 <= code <= 0x2BFF
-    )
+def text_fonts_have(context: Context | None = None) -> HasGlyph:
+    """Whether prose sets a character without help, by the book's fonts (bookgen's own without a context).
+
+    Fonts that cannot be checked (no fontconfig) are taken to have everything: the text is left as written.
+    """
+    chooser = (context.glyphs if context else None) or fonts.default_chooser(context.traditional if context else None)
+    return chooser.text_has if not chooser.problem else (lambda char: True)
 
 
 def is_letter(char: str) -> bool:
@@ -454,8 +453,6 @@ def rewrite_math_chars(chars: str, before: str, after: str, bare_argument: bool 
             rep = math_alphanumeric(char)
             out.add(_brace(rep, source_here, bare_argument))
             out.note(f"{describe(char)} → {rep}")
-        elif is_emoji(char):
-            out.note(f"dropped the emoji {describe(char)}", warning=True)
         else:
             out.add(_brace(f"\\text{{{char}}}", source_here, bare_argument))
             out.note(f"{describe(char)} has no math equivalent: set as \\text{{{char}}}", warning=True)
@@ -465,28 +462,30 @@ def rewrite_math_chars(chars: str, before: str, after: str, bare_argument: bool 
     return out
 
 
-def rewrite_text_chars(chars: str, before: str, wrap: str = "$", tex_input: bool = True) -> _Out:
+def rewrite_text_chars(
+    chars: str, before: str, wrap: str = "$", tex_input: bool = True, has_glyph: HasGlyph | None = None
+) -> _Out:
     """Rewrite characters in text mode: symbols the text fonts lack become inline math.
 
     ``wrap`` is ``$`` (``$\\alpha$``) or ``texorpdfstring`` (for headings, whose text is also a bookmark);
-    ``tex_input`` is false for prose, whose characters are escaped later.
+    ``tex_input`` is false for prose, whose characters are escaped later; ``has_glyph`` says what the text
+    fonts have (``text_fonts_have``).
     """
+    has = has_glyph or text_fonts_have()
     out = _Out(before, tex_input)
     index = 0
     while index < len(chars):
         char = chars[index]
         end = index + 1
-        if ord(char) < 128 or char in TEXT_GLYPHS:
-            while end < len(chars) and (ord(chars[end]) < 128 or chars[end] in TEXT_GLYPHS):
+        if char in ZERO_WIDTH:  # before the fonts: Latin Modern has a glyph for the soft hyphen
+            out.note(f"removed the invisible {describe(char)}")
+        elif ord(char) < 128 or has(char):
+            while end < len(chars) and chars[end] not in ZERO_WIDTH and (ord(chars[end]) < 128 or has(chars[end])):
                 end += 1
             out.add(chars[index:end], raw=False)
-        elif char in ZERO_WIDTH:
-            out.note(f"removed the invisible {describe(char)}")
-        elif is_emoji(char):
-            out.note(f"dropped the emoji {describe(char)}", warning=True)
         elif char in SUPERSCRIPTS or char in SUBSCRIPTS:
             table, mark = (SUPERSCRIPTS, "^") if char in SUPERSCRIPTS else (SUBSCRIPTS, "_")
-            while end < len(chars) and chars[end] in table and chars[end] not in TEXT_GLYPHS:
+            while end < len(chars) and chars[end] in table and not has(chars[end]):
                 end += 1
             inner = _join(table[c] for c in chars[index:end])
             rep = _inline_math(f"{{}}{mark}{{{inner}}}", chars[index:end], wrap)
@@ -534,6 +533,11 @@ def _mode(node, parents: tuple) -> str:
     return "math"
 
 
+def text_mode(node, parents: tuple) -> bool:
+    """Whether a chars node of math is typeset as text (inside ``\\text{…}`` and the like)."""
+    return _mode(node, parents) == "text"
+
+
 def _args(node) -> list:
     if node.nodeargd is None or not node.nodeargd.argnlist:
         return []
@@ -547,15 +551,16 @@ def _bare_argument(node, parents: tuple) -> bool:
     )
 
 
-def fix_math(source: str) -> tuple[str, list[tuple[str, bool]]]:
+def fix_math(source: str, has_glyph: HasGlyph | None = None) -> tuple[str, list[tuple[str, bool]]]:
     """The math ``source`` with every character the fonts lack rewritten, and the notes.
 
     Repeated until nothing changes: splitting a control word (``\\fracα`` → ``\\frac\\alpha``)
     can give a macro arguments, which moves what follows in or out of a text argument.
     """
     notes: list[tuple[str, bool]] = []
+    has = has_glyph or text_fonts_have()
     for _round in range(6):
-        fixed, more = _fix_math_once(source)
+        fixed, more = _fix_math_once(source, has)
         notes.extend(n for n in more if n not in notes)
         if fixed == source:
             break
@@ -563,14 +568,14 @@ def fix_math(source: str) -> tuple[str, list[tuple[str, bool]]]:
     return source, notes
 
 
-def _fix_math_once(source: str) -> tuple[str, list[tuple[str, bool]]]:
+def _fix_math_once(source: str, has: HasGlyph) -> tuple[str, list[tuple[str, bool]]]:
     if source.isascii():
         return source, []
     edits: list[tex.Edit] = []
     notes: list[tuple[str, bool]] = []
     for node, parents in tex.walk(tex.parse(source)):
         if isinstance(node, tex.LatexMacroNode) and not node.macroname.isascii():
-            split = _split_control_word(source, node, parents)
+            split = _split_control_word(source, node, parents, has)
             if split:
                 edits.append(split[0])
                 notes.extend(n for n in split[1] if n not in notes)
@@ -585,7 +590,7 @@ def _fix_math_once(source: str) -> tuple[str, list[tuple[str, bool]]]:
         if mode == "math":
             out = rewrite_math_chars(node.chars, before, after, _bare_argument(node, parents))
         elif mode == "text":
-            out = rewrite_text_chars(node.chars, before)
+            out = rewrite_text_chars(node.chars, before, has_glyph=has)
         else:
             continue
         new = out.text()
@@ -597,7 +602,7 @@ def _fix_math_once(source: str) -> tuple[str, list[tuple[str, bool]]]:
     return tex.apply_edits(source, edits), notes
 
 
-def _split_control_word(source: str, node, parents: tuple):
+def _split_control_word(source: str, node, parents: tuple, has: HasGlyph):
     r"""``\quad中文``: XeTeX (and pylatexenc) read one control word ``quad中文``; split it after ``\quad``.
 
     The non-ASCII tail is rewritten as the characters it is, braced when more than one token
@@ -614,7 +619,7 @@ def _split_control_word(source: str, node, parents: tuple):
     if mode == "skip":
         return None
     if mode == "text":
-        out = rewrite_text_chars(tail, source[:start])
+        out = rewrite_text_chars(tail, source[:start], has_glyph=has)
     else:
         out = rewrite_math_chars(tail, source[:start], source[end : end + 1], bare_argument=True)
     new = out.text()
@@ -627,12 +632,14 @@ def _split_control_word(source: str, node, parents: tuple):
 # ---------------------------------------------------------------- prose
 
 
-def fix_text(node: m.Text, heading: bool = False) -> tuple[tuple[m.Inline, ...], list[tuple[str, bool]]]:
-    """A prose Text node split around the characters the text fonts lack (RawTex for those)."""
+def fix_text(
+    node: m.Text, heading: bool = False, has_glyph: HasGlyph | None = None
+) -> tuple[tuple[m.Inline, ...], list[tuple[str, bool]]]:
+    """A prose Text node split around the symbols the text fonts lack (RawTex for those)."""
     if node.text.isascii():
         return (node,), []
     text = "".join(c for c in node.text if c not in ZERO_WIDTH)  # escape_text drops them anyway
-    out = rewrite_text_chars(text, "", "texorpdfstring" if heading else "$", tex_input=False)
+    out = rewrite_text_chars(text, "", "texorpdfstring" if heading else "$", tex_input=False, has_glyph=has_glyph)
     if not any(out.raw) and out.text() == text:
         return (node,), []
     parts: list[m.Inline] = []
@@ -650,38 +657,50 @@ def fix_text(node: m.Text, heading: bool = False) -> tuple[tuple[m.Inline, ...],
     return tuple(parts), out.notes
 
 
-def text_tex(text: str) -> str:
+def text_tex(text: str, glyphs=None) -> str:
     r"""Escaped TeX for a plain string set as text and bookmarked (a chapter or book title).
 
     Like ``escape_text``, but a symbol the text fonts lack becomes ``\texorpdfstring{$…$}{…}``:
-    ``【搜出来的文本】⋅（一）`` → ``【搜出来的文本】\texorpdfstring{$\cdot$}{⋅}（一）``.
+    ``【搜出来的文本】⋅（一）`` → ``【搜出来的文本】\texorpdfstring{$\cdot$}{⋅}（一）``; with the ``glyphs``
+    pass's setter (``glyphs.GlyphSetter``), any other character the fonts lack gets its fallback font.
     """
     from bookgen.latex.escape import escape_text
 
-    parts, _notes = fix_text(m.Text(text), heading=True)
-    return "".join(escape_text(part.text) if isinstance(part, m.Text) else part.tex for part in parts)
+    has = glyphs.chooser.text_has if glyphs is not None else None
+    parts, _notes = fix_text(m.Text(text), heading=True, has_glyph=has)
+    out = []
+    for part in parts:
+        if not isinstance(part, m.Text):
+            out.append(part.tex)
+        elif glyphs is not None and glyphs.needs_work(part.text, "text"):
+            out.append(glyphs.tex(part.text, "text")[0])
+        else:
+            out.append(escape_text(part.text))
+    return "".join(out)
 
 
 # ---------------------------------------------------------------- the pass
 
 
 def run(book: m.Book, context: Context) -> m.Book:
+    has = text_fonts_have(context)
+
     def per_math(post: m.Post, math: m.Math) -> m.Math:
-        source, notes = fix_math(math.tex)
+        source, notes = fix_math(math.tex, has)
         for message, warning in notes:
             context.report(post, math.line, NAME, message, warning=warning)
         return dataclasses.replace(math, tex=source) if source != math.tex else math
 
     book = map_math(book, per_math)
-    return map_posts(book, lambda post: _fix_prose(post, context))
+    return map_posts(book, lambda post: _fix_prose(post, context, has))
 
 
-def _fix_prose(post: m.Post, context: Context) -> m.Post:
+def _fix_prose(post: m.Post, context: Context, has: HasGlyph) -> m.Post:
     def inline_fn(line: int, heading: bool):
         def fn(node):
             if not isinstance(node, m.Text):
                 return node
-            parts, notes = fix_text(node, heading)
+            parts, notes = fix_text(node, heading, has)
             for message, warning in notes:
                 context.report(post, line, NAME, message, warning=warning)
             return parts if len(parts) != 1 else parts[0]
