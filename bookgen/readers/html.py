@@ -45,14 +45,13 @@ from bookgen.readers.htmlinline import (
     Br, Chars, Close, Mark, Open, ScriptMath, nest, visible, write_line, write_paragraphs,
 )  # fmt: skip
 from bookgen.readers.htmlpage import (
-    BLOCK, CONTENT_ID, NESTING_NOTE, Lines, classes, has_block, image_source, image_sources, is_math_script,
+    BLOCK, CONTENT_ID, MAX_DEPTH, NESTING_NOTE, Lines, classes, has_block, image_source, image_sources, is_math_script,
     page_date, page_title, parse_page, skipped, tag_of, text_of,
 )  # fmt: skip
 from bookgen.readers.shaping import Draft, Image, SoftBreak, attach_figures, images_as_links, is_display
 
 __all__ = ["read_html", "image_sources"]  # image_sources: what bookgen fetch downloads with a page
 
-MAX_DEPTH = 32  # elements inside PostContent; real posts nest a dozen at most
 BOILERPLATE = re.compile(r"\s*(?:转载到请包括本文地址|如果您需要引用本文|如果您还有什么疑惑或建议|如果您觉得本文还不错|@online\{kexuefm)")
 NOTES_SECTION = "公式推导与注释"  # an <h2> the mirrors cut with the boilerplate (readers.mirror)
 PERMALINK_TEXTS = ("", "#", "¶", "§")
@@ -111,9 +110,8 @@ class _Reader:
         return out
 
     def note_flattened(self, line: int) -> None:
-        message = NESTING_NOTE.format(MAX_DEPTH)
-        if all(note != message for _, note in self.notes):
-            self.notes.append((line, message))
+        if all(note != NESTING_NOTE for _, note in self.notes):
+            self.notes.append((line, NESTING_NOTE))
 
     # ---------------------------------------------------------------- blocks
     def blocks(self, nodes: list, depth: int) -> list:

@@ -35,11 +35,13 @@ ISO_DATE = re.compile(r"((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})|((?:19|20)\d{2})年
 END_BR = re.compile(r"</br\s*>", re.IGNORECASE)  # browsers read </br> as <br>; libxml2 drops it
 TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([A-Za-z][^\s/>]*)[^>]*>", re.DOTALL)
 RAW_TEXT = frozenset("script style textarea title xmp iframe noembed noframes plaintext".split())
-# libxml2 stops reading a page nested deeper than 2048 elements (with huge_tree; 256 without).  Below that, the
-# reader flattens anything deeper than MAX_DEPTH (readers.html); a page that reaches the parser's limit is first
-# cut down to PARSER_DEPTH levels, well below it.
+# Nesting: the reader reads anything deeper than MAX_DEPTH elements inside PostContent as plain text (real posts
+# nest a dozen at most), so nothing recurses without bound.  libxml2 stops reading a page nested deeper than 2048
+# elements (with huge_tree; 256 without) and the rest of the page is lost: such a page is first cut down to
+# PARSER_DEPTH levels, far below that.  Both say so with the same note.
+MAX_DEPTH = 32
 PARSER_DEPTH = 256
-NESTING_NOTE = "nesting deeper than {} levels flattened: the text is kept, the markup inside is not"
+NESTING_NOTE = f"HTML nested deeper than {MAX_DEPTH} levels flattened: its text is kept, the markup inside is not"
 
 
 @dataclass
@@ -58,7 +60,7 @@ def parse_page(text: str) -> Page:
     notes: list[tuple[int, str]] = []
     if error is not None and "depth" in error.message.lower():
         text, first = flatten_deep_nesting(text, PARSER_DEPTH)
-        notes.append((first, NESTING_NOTE.format(PARSER_DEPTH)))
+        notes.append((first, NESTING_NOTE))
         root, error = _parse(text)
     if error is not None:  # libxml2 stopped reading: say where, rather than lose the rest silently
         notes.append((error.line or 1, f"the HTML parser stopped reading the page here: {error.message.strip()}"))
