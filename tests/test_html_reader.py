@@ -369,3 +369,11 @@ def test_a_normal_page_has_no_notes():
 def test_the_page_is_read_as_utf8_whatever_its_meta_says():
     post = read_body("<p>中文</p>", head='<meta charset="gbk"><title>测试</title>')
     assert post.blocks[0].children == (m.Text("中文"),)
+
+
+def test_boilerplate_starting_inside_a_paragraph_is_cut_there():
+    post = read_body("<p>正文<br><br>转载到请包括本文地址：x<br><br>苏剑林. (Mar. 01, 2024). 《t》</p><p>评论</p>")
+    assert [plain(b.children) for b in post.blocks] == ["正文"]
+    assert post.date == "2024-03-01"
+    quoted = read_body("<ul><li>转载到请包括本文地址：列表里</li></ul><blockquote>如果您需要引用本文</blockquote><p>正文</p>")
+    assert len(quoted.blocks) == 3  # in a list or a quote the words are the author's

@@ -95,7 +95,7 @@ class _Reader:
         self.lines = Lines()
         self.notes = list(notes)
         self.tail: list[str] | None = None
-        self.quoted = 0  # inside a blockquote the boilerplate is quoted, not the end of the post
+        self.nested = 0  # inside a quote or a list the boilerplate's words are the author's, not the post's end
 
     def children(self, element) -> list:
         """An element's content: its text (``Chars``) and child elements, in order."""
@@ -144,9 +144,9 @@ class _Reader:
         if tag in ("ul", "ol"):
             return self.listing(node, inner)
         if tag == "blockquote":
-            self.quoted += 1
+            self.nested += 1
             children = attach_figures(self.blocks(self.children(node), inner))
-            self.quoted -= 1
+            self.nested -= 1
             return [m.Quote(tuple(children), line)] if children else []
         if tag == "pre":
             return [self.code(node)]
@@ -166,16 +166,17 @@ class _Reader:
         drafts: list[Draft] = []
         for group in _figure_and_caption(pieces):
             for items, first in write_paragraphs(group):
+                if self.tail is not None:  # cut in an earlier paragraph of this run
+                    self.tail.append(_plain_text(items))
+                    continue
                 items = self.before_boilerplate(items)
                 if items:
                     drafts.append(Draft(nest(items), first))
-                if self.tail is not None:
-                    return _starting_at(drafts, line) if line else drafts
         return _starting_at(drafts, line) if line else drafts
 
     def before_boilerplate(self, items: list) -> list:
         """The items before a line that starts the site's boilerplate; the rest goes to ``tail``."""
-        if self.quoted or self.tail is not None:
+        if self.nested or self.tail is not None:
             return items
         for index in _line_starts(items):
             following = index
@@ -191,7 +192,7 @@ class _Reader:
         if not children:
             return []
         anchor = _plain_text(children).strip()
-        if level == 2 and anchor.startswith(NOTES_SECTION) and not self.quoted:
+        if level == 2 and anchor.startswith(NOTES_SECTION) and not self.nested:
             self.tail = [anchor]
             return []
         return [m.Heading(level, children, node.sourceline or 1, anchor)]
@@ -214,9 +215,11 @@ class _Reader:
         if not items:
             return []
         read = []
+        self.nested += 1
         for item, children in items:
             blocks = attach_figures(self.blocks(children, depth + 1))
             read.append(tuple(_starting_at(blocks, item.sourceline) if item is not None else blocks))
+        self.nested -= 1
         return [m.ListBlock(ordered, start, tuple(read), node.sourceline or 1)]
 
     def code(self, node) -> m.CodeBlock:
