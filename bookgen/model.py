@@ -171,6 +171,9 @@ class Post:
     # Units of the rendered post (latex.writer numbers them) that TeX rejected, with TeX's message:
     # the writer shows them as their source (bookgen.fallback).
     fallbacks: tuple[tuple[int, str], ...] = ()
+    # What the reader noticed and changed while reading the file (HTML nested too deep, flattened), each with
+    # the file's line: the pipeline reports them as warnings of "reader".
+    notes: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

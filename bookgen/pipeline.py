@@ -127,6 +127,8 @@ def prepare_volume(
     for chapter in book.chapters:
         for other in book.options.get("shadowed", {}).get(chapter.post.id, ()):
             reporter.add(chapter.post.path, 1, "sources", f"archive id {chapter.post.id} is also claimed by {other} (ignored)", warning=True)
+        for line, note in chapter.post.notes:
+            reporter.add(chapter.post.path, line, "reader", note, warning=True)
     traditional = traditional_config(volume, options)
     env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
     with stopwatch.time("glyphs"):

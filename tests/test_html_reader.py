@@ -321,3 +321,59 @@ def test_tex_from_html_matches_tex_from_markdown(tmp_path, run_cli):
     assert r"\label{p90101:eq:mean-loss}" in built["html"] and r"\eqref{p90101:eq:mean-loss}" in built["html"]
     # Both point at their own source: the .tex marks lines of the .html file.
     assert f"%@ line {line_of(page(90101), '<h2 id=')}" in built["html"]
+
+
+# ---------------------------------------------------------------- what reading the tree (not Markdown) gives
+
+
+def test_bold_goes_on_across_a_paragraph_break():
+    """``<br><br>`` ends the paragraph; the <b> around it styles both halves."""
+    post = read_body("<p><b>粗a<br><br>粗b</b>后</p>")
+    assert [b.children for b in post.blocks] == [(m.Strong((m.Text("粗a"),)),), (m.Strong((m.Text("粗b"),)), m.Text("后"))]
+
+
+def test_a_line_break_after_bold_between_cjk_vanishes():
+    post = read_body("<p>这是<b>粗体</b>\n中文</p>")
+    assert post.blocks[0].children == (m.Text("这是"), m.Strong((m.Text("粗体"),)), m.Text("中文"))
+
+
+def test_end_br_is_a_line_break_as_in_browsers():
+    assert read_body("<p>a</br>b</p>").blocks[0].children == (m.Text("a"), m.LineBreak(), m.Text("b"))
+
+
+def test_links_markdown_would_refuse_keep_their_text():
+    post = read_body('<p><a href="file:///etc/passwd">文件</a>和<a href="javascript:alert(1)">脚本</a></p>')
+    assert post.blocks[0].children == (m.Text("文件和脚本"),)
+
+
+def test_alt_text_is_kept_as_written():
+    post = read_body('<p><img src="/a.png" alt="a_b [1]"><img src="/b.png" alt="c"></p><p>文字 <img src="/c.png" alt="x_y"></p>')
+    assert post.blocks[0] == m.Figure("/a.png", (m.Text("a_b [1]"),), post.blocks[0].line)
+    assert post.blocks[2].children[-1] == m.Link("/c.png", (m.Text("x_y"),))
+
+
+def test_two_lists_stay_two_lists_and_items_are_at_their_li():
+    post = read_body("<ul>\n<li>a</li>\n</ul>\n<ul>\n<li>b</li></ul>")
+    assert [(type(b).__name__, b.line, b.items[0][0].line) for b in post.blocks] == [("ListBlock", 3, 4), ("ListBlock", 6, 7)]
+
+
+def test_each_math_is_at_its_own_line():
+    post = read_body("<p>第一行\n第二行$x$\n第三行$y$<br>\n$$z$$</p><table><tr><th>a</th></tr>\n<tr><td>$w$</td></tr></table>")
+    assert [(x.tex, x.line) for x in all_math(post)] == [("x", 4), ("y", 5), ("z", 6), ("w", 7)]
+
+
+def test_a_normal_page_has_no_notes():
+    assert all(read(archive_id).notes == () for archive_id in PAGE_IDS)
+
+
+def test_the_page_is_read_as_utf8_whatever_its_meta_says():
+    post = read_body("<p>中文</p>", head='<meta charset="gbk"><title>测试</title>')
+    assert post.blocks[0].children == (m.Text("中文"),)
+
+
+def test_boilerplate_starting_inside_a_paragraph_is_cut_there():
+    post = read_body("<p>正文<br><br>转载到请包括本文地址：x<br><br>苏剑林. (Mar. 01, 2024). 《t》</p><p>评论</p>")
+    assert [plain(b.children) for b in post.blocks] == ["正文"]
+    assert post.date == "2024-03-01"
+    quoted = read_body("<ul><li>转载到请包括本文地址：列表里</li></ul><blockquote>如果您需要引用本文</blockquote><p>正文</p>")
+    assert len(quoted.blocks) == 3  # in a list or a quote the words are the author's
