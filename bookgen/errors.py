@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bookgen.diagnostics import display_path, printable
+
 
 class UserError(Exception):
     exit_code = 1
@@ -22,8 +24,6 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         # A file name or a value from a file may hold an ESC sequence: printed escaped, never run by the terminal.
-        from bookgen.diagnostics import display_path, printable
-
         if self.path is None:
             return printable(self.message)
         shown = display_path(self.path)

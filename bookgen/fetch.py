@@ -31,6 +31,7 @@ from bookgen import web
 from bookgen.diagnostics import printable
 from bookgen.errors import UserError
 from bookgen.manifest import Volume
+from bookgen.readers.html import image_sources
 from bookgen.web import DEFAULT_BASE_URL, Client, DownloadError, Opener, Validators, error_text
 
 # A path below /usr/uploads/ without characters a file name (or a terminal) should not see.
@@ -174,8 +175,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def _missing_images(page: Path, cache_dir: Path, client: Client) -> list[tuple[str, str]]:
     """(site path, file below the cache) of the page's ``/usr/uploads/`` images not cached yet."""
-    from bookgen.readers.html import image_sources
-
     try:
         text = page.read_text(encoding="utf-8", errors="replace")
     except OSError:

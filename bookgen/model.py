@@ -1,16 +1,17 @@
 """The document model passed between the stages.
 
 A ``Book`` holds ``Chapter``s; a chapter holds one ``Post``; a post holds
-blocks, and blocks hold inlines.  Everything is a frozen dataclass: a transform
-is a function ``Book -> Book`` that builds changed copies (``dataclasses.replace``)
-and never edits in place.  Every block, and every piece of math, carries the
+blocks, and blocks hold inlines.  Everything is a frozen dataclass: a pass of the
+normalizer is a function ``Post -> Post`` (or ``Book -> Book``) that builds changed
+copies (``dataclasses.replace``) and never edits in place, and the model is all
+that one stage hands the next.  Every block, and every piece of math, carries the
 1-based line of the source file it came from, so any later stage (a repair
 report, a TeX error) can point the user back at the post.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -136,7 +137,10 @@ class Figure:
     src: str  # as written in the post (/usr/uploads/…)
     caption: tuple[Inline, ...]
     line: int
-    local_file: str = ""  # set by the images pass when the file was found
+    # Set by the images pass when the file was found and TeX can show it: the file, and where in the build
+    # folder it goes (the pipeline copies it there, an SVG converted to PDF).
+    local_file: str = ""
+    source_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -179,16 +183,37 @@ class Post:
 @dataclass(frozen=True)
 class Chapter:
     post: Post
-    title: str  # the manifest's override, or the post's title
+    # The chapter's heading (the manifest's override, or the post's title): inlines like any text, which
+    # the passes see (symbols the fonts lack, Traditional Chinese, fallback fonts); plain Text to start with.
+    title: tuple[Inline, ...]
 
 
 @dataclass(frozen=True)
 class Book:
     key: str
-    title: str
-    subtitle: str
-    author: str
+    title: tuple[Inline, ...]  # the book's title, subtitle and author, inlines like a chapter's title
+    subtitle: tuple[Inline, ...]
+    author: tuple[Inline, ...]
     paper: str
     chapters: tuple[Chapter, ...]
     language: str = "zh-Hans"  # or the OpenCC config name of a Traditional build
-    options: dict = field(default_factory=dict, compare=False, hash=False)
+    # TeX the preamble needs for what the passes chose: the fallback fonts the glyphs pass set characters in.
+    font_declarations: tuple[str, ...] = ()
+
+
+def text(value: str) -> tuple[Inline, ...]:
+    """A plain string as inlines (a title from series.yaml or a post's front matter)."""
+    return (Text(value),) if value else ()
+
+
+def plain(nodes: tuple[Inline, ...]) -> str:
+    """What inlines say, without their markup (a title in a message)."""
+    out = []
+    for node in nodes:
+        if isinstance(node, (Text, Code)):
+            out.append(node.text)
+        elif isinstance(node, Math):
+            out.append(f"${node.tex}$")
+        else:
+            out.append(plain(getattr(node, "children", ())))
+    return "".join(out)

@@ -1,4 +1,6 @@
-"""manifest → load → parse → normalize → (convert) → glyphs → render → compile, each step timed.
+"""manifest → load → parse → normalize (the passes, Traditional Chinese and glyphs among them) → render → compile.
+
+Each stage is timed; the normalizer's passes one by one (``Context.times``).
 
 Everything that can fail on bad input (manifest, sources, posts, templates)
 runs before anything is written, so a bad input leaves build/ as it was.
@@ -19,13 +21,15 @@ from bookgen.errors import ManifestError, SourceError, UserError
 from bookgen.fallback import Fallback, compile_with_fallbacks
 from bookgen.fonts import GlyphChooser, chooser_for_preamble
 from bookgen.latex.language import language_for
-from bookgen.latex.render import Rendered, render_book
+from bookgen.escape import one_line
+from bookgen.figures import figures_to_install, install_image
+from bookgen.latex.render import Rendered, book_view, render_book
 from bookgen.latex.templating import template_environment
 from bookgen.manifest import Manifest, Volume
 from bookgen.readers import read_post
 from bookgen.sources import SourceIndex, sources_from_env
-from bookgen.transforms import Context, glyphs, run_passes
-from bookgen.transforms.images import install_image
+from bookgen.transforms import PASSES, Context, run_passes
+from bookgen.transforms.traditional import converter_for
 
 
 @dataclass
@@ -36,6 +40,7 @@ class BuildOptions:
     traditional: str | None = None  # None: as the manifest says; "none": force Simplified
     tex_only: bool = False
     strict: bool = False  # the first TeX error stops the build (no fallbacks)
+    skip_passes: frozenset[str] = frozenset()  # normalizer passes left out (--skip-pass), to see what one does
     tex_timeout: float | None = None  # seconds of TeX silence taken as a hang (None: compile's default)
 
 
@@ -60,9 +65,9 @@ class Prepared:
     book: m.Book
     rendered: Rendered
     render: Callable[[m.Book, frozenset], Rendered]  # the same templates and language, for a book with fallbacks
-    images: dict[str, Path]
     reporter: Reporter
     stopwatch: Stopwatch = field(default_factory=Stopwatch)
+    pass_times: dict[str, float] = field(default_factory=dict)  # seconds per normalizer pass
 
     @property
     def files(self) -> dict[str, str]:
@@ -82,8 +87,10 @@ def source_folders(manifest: Manifest, volume: Volume, options: BuildOptions) ->
 
 
 def load_book(
-    manifest: Manifest, volume: Volume, options: BuildOptions, progress: Callable[[Iterable], Iterable] = iter
-) -> m.Book:
+    manifest: Manifest, volume: Volume, options: BuildOptions, reporter: Reporter,
+    progress: Callable[[Iterable], Iterable] = iter,
+) -> m.Book:  # fmt: skip
+    """The volume's posts read into a book; what the reader noticed, and files claiming a chapter's id, reported."""
     folders = source_folders(manifest, volume, options)
     index = SourceIndex.scan(folders)
     missing = [entry for entry in volume.chapters if index.find(entry.id) is None]
@@ -98,16 +105,18 @@ def load_book(
     chapters = []
     for entry in progress(volume.chapters):
         post = read_post(index.find(entry.id), entry.id)
-        chapters.append(m.Chapter(post=post, title=entry.title or post.title))
-    shadowed = {entry.id: index.shadowed[entry.id] for entry in volume.chapters if entry.id in index.shadowed}
+        chapters.append(m.Chapter(post=post, title=m.text(one_line(entry.title or post.title))))
+        for other in index.shadowed.get(entry.id, ()):
+            reporter.add(post.path, 1, "sources", f"archive id {post.id} is also claimed by {other} (ignored)", warning=True)
+        for line, note in post.notes:
+            reporter.add(post.path, line, "reader", note, warning=True)
     return m.Book(
         key=volume.key,
-        title=volume.title,
-        subtitle=volume.subtitle,
-        author=volume.author,
+        title=m.text(one_line(volume.title)),
+        subtitle=m.text(one_line(volume.subtitle)),
+        author=m.text(one_line(volume.author)),
         paper=volume.paper,
         chapters=tuple(chapters),
-        options={"shadowed": shadowed},
     )
 
 
@@ -123,37 +132,20 @@ def prepare_volume(
     reporter = Reporter()
     stopwatch = Stopwatch()
     with stopwatch.time("load+parse"):
-        book = load_book(manifest, volume, options, progress)
-    for chapter in book.chapters:
-        for other in book.options.get("shadowed", {}).get(chapter.post.id, ()):
-            reporter.add(chapter.post.path, 1, "sources", f"archive id {chapter.post.id} is also claimed by {other} (ignored)", warning=True)
-        for line, note in chapter.post.notes:
-            reporter.add(chapter.post.path, line, "reader", note, warning=True)
+        book = load_book(manifest, volume, options, reporter, progress)
     traditional = traditional_config(volume, options)
     env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
-    with stopwatch.time("glyphs"):
-        chooser = glyph_chooser(env, book, traditional)
     context = Context(
         reporter=reporter,
         image_dirs=tuple(options.sources) + volume.images + manifest.images,
         traditional=traditional,
         phrases=volume.phrases,
-        glyphs=chooser,
-        options={"manifest": manifest.path, "volume_line": volume.line},
+        glyphs=glyph_chooser(env, book, traditional),
+        volume_source=(manifest.path, volume.line),
     )
     with stopwatch.time("normalize"):
-        book = run_passes(book, context)
-    convert = lambda text: text  # noqa: E731
-    if traditional:
-        from bookgen.transforms import traditional as traditional_pass
-
-        with stopwatch.time("convert"):
-            book = traditional_pass.run(book, context)
-            convert = traditional_pass.converter_for(traditional, volume.phrases)
-    with stopwatch.time("glyphs"):  # after the conversion, which changes characters
-        book = glyphs.run(book, context)
-        env.globals["glyphs"] = book.options.get("glyphs")  # the templates' tex filter sets titles with it
-    language = language_for(traditional, convert)
+        book = run_passes(book, context, PASSES, options.skip_passes)
+    language = language_for(traditional, converter_for(traditional, volume.phrases) if traditional else str)
 
     def render(book: m.Book, probes: frozenset = frozenset()) -> Rendered:
         try:
@@ -163,15 +155,14 @@ def prepare_volume(
 
     with stopwatch.time("render"):
         rendered = render(book)
-    images = dict(context.options.get("images", {}))
-    return Prepared(volume, book, rendered, render, images, reporter, stopwatch)
+    return Prepared(volume, book, rendered, render, reporter, stopwatch, context.times)
 
 
 def glyph_chooser(env: jinja2.Environment, book: m.Book, traditional: str | None) -> GlyphChooser:
     """What the fonts of the preamble template (the user's, if any) have: the preamble rendered for its fonts."""
     try:
         preamble = env.get_template("preamble.tex.j2").render(
-            book=book, language=language_for(traditional), extra_preamble=""
+            book=book_view(book), language=language_for(traditional), extra_preamble=""
         )
     except jinja2.TemplateError as exc:
         raise template_error(exc) from None
@@ -210,7 +201,7 @@ def write_tex(rendered: Rendered, volume_dir: Path) -> list[str]:
 def write_volume(prepared: Prepared, volume_dir: Path) -> list[str]:
     """The .tex files, the images and the report."""
     written = write_tex(prepared.rendered, volume_dir)
-    for relative, source in sorted(prepared.images.items()):
+    for relative, source in sorted(figures_to_install(prepared.book).items()):
         target = volume_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         problem = install_image(source, target)

@@ -1,4 +1,4 @@
-"""Escaping prose for LaTeX (bookgen/latex/escape.py)."""
+"""Escaping prose for LaTeX (bookgen/escape.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bookgen.latex.escape import escape_prose, escape_text
+from bookgen.escape import escape_prose, escape_text
 
 BREAK = "\\allowbreak{}"
 prose = st.text(st.sampled_from("ab_\\{}$%#&^~ 中文-/.0"), max_size=300)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bookgen import model as m
 from bookgen.diagnostics import Reporter
-from bookgen.latex.escape import escape_code
+from bookgen.escape import escape_code
 from bookgen.latex.writer import render_post_body
 from bookgen.transforms import Context, glyphs, unicode_math
 from fixtures import MATH_LINE, book_of

@@ -43,7 +43,7 @@ from bookgen.fonts.preamble import (
 
 __all__ = [
     "AS_IS", "LATIN", "FALLBACK_CHAIN", "MONO_CHAIN", "Fallback", "GlyphChooser", "chooser_for",
-    "chooser_for_preamble", "default_chooser", "missing_fallbacks", "split_clusters", "tex_key", "width_scale",
+    "chooser_for_preamble", "missing_fallbacks", "split_clusters", "tex_key", "width_scale",
     "Coverage", "CoverageCache", "Face", "advance", "cache_file", "family_coverage", "family_faces",
     "installed_faces", "read_cmap", "FontSetup", "XeCJKClasses", "parse_ranges", "preamble_declarations",
     "xecjk_declarations", "xecjk_sty",
@@ -247,14 +247,3 @@ def chooser_for_preamble(preamble: str) -> GlyphChooser:
 @lru_cache(maxsize=16)
 def _chooser(setup: FontSetup) -> GlyphChooser:
     return chooser_for(setup)
-
-
-def default_chooser(traditional: str | None = None) -> GlyphChooser:
-    """The chooser for bookgen's own preamble, Simplified or Traditional (tests, tools)."""
-    from bookgen import model as m
-    from bookgen.latex.language import language_for
-    from bookgen.latex.templating import template_environment
-
-    book = m.Book(key="k", title="t", subtitle="", author="", paper="a4paper", chapters=())
-    template = template_environment(()).get_template("preamble.tex.j2")
-    return chooser_for_preamble(template.render(book=book, language=language_for(traditional), extra_preamble=""))

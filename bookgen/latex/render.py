@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 import jinja2
 
 from bookgen import model as m
+from bookgen.catalogue import CJK_CHARACTERS
 from bookgen.latex.language import Language
-from bookgen.latex.writer import UNIT_END, UNIT_MARKER, UNIT_START, Unit, render_post, without_markers
+from bookgen.latex.templating import Tex
+from bookgen.latex.writer import UNIT_END, UNIT_MARKER, UNIT_START, Unit, render_post, render_title, without_markers
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,22 @@ def post_file(post: m.Post) -> str:
     return f"posts/{post.id}.tex"
 
 
+@dataclass(frozen=True)
+class BookView:
+    """What the templates see of a book: its titles rendered (``<<book.title|tex>>`` keeps them)."""
+
+    key: str
+    title: Tex
+    subtitle: Tex
+    author: Tex
+    paper: str
+
+
+def book_view(book: m.Book) -> BookView:
+    return BookView(book.key, Tex(render_title(book.title)), Tex(render_title(book.subtitle)),
+                    Tex(render_title(book.author)), book.paper)  # fmt: skip
+
+
 def render_book(
     book: m.Book, env: jinja2.Environment, language: Language, manifest_name: str, probes: frozenset[int] = frozenset()
 ) -> Rendered:
@@ -47,15 +65,16 @@ def render_book(
     chapter_template = env.get_template("chapter.tex.j2")
     for chapter in book.chapters:
         body, units = render_post(chapter.post, probes=chapter.post.id in probes)
-        text = chapter_template.render(post=chapter.post, title=chapter.title, body=body, language=language)
+        title = Tex(render_title(chapter.title))
+        text = chapter_template.render(post=chapter.post, title=title, body=body, language=language)
         path = post_file(chapter.post)
         files[path], spans[path] = extract_units(break_long_lines(tidy(text)), units)
     main = env.get_template("book.tex.j2").render(
-        book=book,
+        book=book_view(book),
         chapters=[ch.post for ch in book.chapters],
         language=language,
         manifest_name=manifest_name,
-        extra_preamble=book.options.get("extra_preamble", ""),
+        extra_preamble="\n".join(book.font_declarations),
     )
     files["main.tex"] = break_long_lines(tidy(without_markers(main)))
     return Rendered(files, spans, {post_file(ch.post): ch.post for ch in book.chapters})
@@ -99,7 +118,7 @@ def tidy(text: str) -> str:
 # TeX reads a line into a buffer of 200 000 bytes and stops ("Unable to read an entire line");
 # a CJK character takes 3, so lines stay far below that.
 MAX_LINE = 10000
-_CJK_PAIR = re.compile("[\u3400-\u9fff\uf900-\ufaff][\u3400-\u9fff\uf900-\ufaff]")
+_CJK_PAIR = re.compile(f"[{CJK_CHARACTERS}][{CJK_CHARACTERS}]")
 
 
 def break_long_lines(text: str, limit: int = MAX_LINE) -> str:

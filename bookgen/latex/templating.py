@@ -10,27 +10,23 @@ dropping one file.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 
-from bookgen.latex.escape import absolute_url, escape_url, one_line, tex_comment, url_or_text
-from bookgen.transforms.unicode_math import text_tex
+from bookgen.escape import absolute_url, escape_text, escape_url, one_line, tex_comment, url_or_text
+from bookgen.fonts import GlyphChooser, chooser_for_preamble
+from bookgen.latex.language import language_for
+from bookgen.resources import builtin_template_dir
 
 
-def builtin_template_dir() -> Path:
-    # A wheel installs the repo's templates/ as bookgen/templates (see pyproject);
-    # a source checkout or editable install reads templates/ at the repo root.
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "templates", package.parent / "templates"):
-        if (candidate / "book.tex.j2").is_file():
-            return candidate
-    raise RuntimeError(f"bookgen's built-in templates are missing (looked in {package})")
+class Tex(str):
+    """TeX that is ready to be set: a title the writer rendered from the model (the ``tex`` filter keeps it)."""
 
 
-@jinja2.pass_context
-def title_tex(context: jinja2.runtime.Context, text: str) -> str:
-    """The ``tex`` filter: ``text_tex`` with the glyphs pass's fonts (the ``glyphs`` global, once it ran)."""
-    return text_tex(text, context.get("glyphs"))
+def tex_filter(value) -> str:
+    """The ``tex`` filter: ready TeX as it is; any other value (a date, a user's string) escaped, on one line."""
+    return value if isinstance(value, Tex) else escape_text(one_line(str(value)))
 
 
 def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
@@ -50,12 +46,19 @@ def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    # Titles (from series.yaml, a post's front matter or <title>): on one line, escaped, symbols the fonts lack
-    # as math or in a fallback font.
-    env.filters["tex"] = jinja2.pass_context(lambda context, text: title_tex(context, one_line(str(text))))
+    # Titles come rendered (the passes set their symbols and fonts, the writer escaped them); other values escaped.
+    env.filters["tex"] = tex_filter
     env.filters["url"] = escape_url  # kept for templates copied before |link
     # Every address the PDF links to passes the writer's one check: \url{…} for http(s)/mailto, else text.
     env.filters["link"] = lambda url: url_or_text(absolute_url(str(url)))
     # Every value a template puts after a %: one line, no control characters (else TeX runs the rest).
     env.filters["comment"] = lambda value: tex_comment(str(value))
     return env
+
+
+def builtin_chooser(traditional: str | None = None) -> GlyphChooser:
+    """Which characters the fonts of bookgen's own preamble set, Simplified or Traditional (tests, tools;
+    a build asks its own preamble, the user's if there is one)."""
+    book = SimpleNamespace(key="k", title=Tex("t"), subtitle=Tex(""), author=Tex(""), paper="a4paper")
+    template = template_environment(()).get_template("preamble.tex.j2")
+    return chooser_for_preamble(template.render(book=book, language=language_for(traditional), extra_preamble=""))

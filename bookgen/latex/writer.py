@@ -24,7 +24,8 @@ import re
 from dataclasses import dataclass
 
 from bookgen import model as m
-from bookgen.latex.escape import (
+from bookgen.catalogue import is_cjk
+from bookgen.escape import (
     SAFE_URL,
     absolute_url,
     escape_breakable,
@@ -389,7 +390,7 @@ def _split_line(line: str, limit: int) -> str:
             continue
         if _SENTENCE_END.match(line, index):
             cut = index + 1
-        elif char == " " or "\u4e00" <= char <= "\u9fff":  # no sentence ends: a space or a CJK character will do
+        elif char == " " or is_cjk(char):  # no sentence ends: a space or a CJK character will do
             fallback = index + 1
             if index - start < limit:
                 continue
@@ -433,6 +434,17 @@ BLOCK_KINDS = {
     m.Table: "table", m.Figure: "figure", m.Rule: "rule",
     m.RawBlock: "code",  # the only raw blocks are code blocks the glyphs pass rewrote
 }  # fmt: skip
+
+
+def render_title(nodes: tuple[m.Inline, ...]) -> str:
+    """A title's inlines as TeX: its text escaped, and what the passes made of it (math, fonts) as it is."""
+    out = []
+    for node in nodes:
+        if isinstance(node, m.RawTex):
+            out.append(without_markers(node.tex))
+        else:
+            out.append(escape_text(m.plain((node,))))
+    return "".join(out)
 
 
 def render_post(post: m.Post, probes: bool = False) -> tuple[str, list[Unit]]:

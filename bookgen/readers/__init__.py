@@ -6,6 +6,8 @@ from pathlib import Path
 
 from bookgen.errors import SourceError
 from bookgen.model import Post
+from bookgen.readers.html import read_html
+from bookgen.readers.markdown import read_markdown
 
 
 def read_post(path: Path, archive_id: int) -> Post:
@@ -19,9 +21,5 @@ def read_post(path: Path, archive_id: int) -> Post:
         line = raw[: exc.start].count(b"\n") + 1
         raise SourceError(f"not valid UTF-8 (byte {exc.start})", path, line) from None
     if path.suffix.lower() in (".html", ".htm"):
-        from bookgen.readers.html import read_html
-
         return read_html(text, path, archive_id)
-    from bookgen.readers.markdown import read_markdown
-
     return read_markdown(text, path, archive_id)

@@ -31,10 +31,11 @@ import re
 from dataclasses import dataclass, replace
 
 from bookgen import model as m
+from bookgen.catalogue import CJK_CHARACTERS, FULLWIDTH_FORMS
 
-CJK = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
-ENDS_CJK = re.compile(f"[{CJK}]$")
-STARTS_CJK = re.compile(f"^[{CJK}]")
+# Between two of these a line break is no space (Chinese has none between words; full-width punctuation too).
+ENDS_CJK = re.compile(f"[{CJK_CHARACTERS}{FULLWIDTH_FORMS}]$")
+STARTS_CJK = re.compile(f"^[{CJK_CHARACTERS}{FULLWIDTH_FORMS}]")
 CAPTION_MAX_CHARS = 80
 
 

@@ -1,84 +1,58 @@
-"""The normalizer: named passes over the book, run left to right.
+"""The normalizer: named passes over the book, run in the order of ``PASSES``.
 
-Each pass lives in its own module, repairs one concern, and reports every change
-with the post's path and source line.  A pass is a function
-``(book, context) -> book`` that returns a new book (the model is immutable).
-``PASSES`` is the order; ``run_passes`` runs them.
+Each pass lives in its own module, repairs one concern, reports every change
+with the post's path and source line, and says its name once, as the ``PASS``
+it exports (``base.Pass``: most repair one post at a time, a few need the whole
+volume).  ``bookgen build --skip-pass NAME`` leaves one out, to see what it does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from bookgen.transforms import (
+    balance,
+    display_math,
+    glyphs,
+    headings,
+    images,
+    labels,
+    links,
+    math_cleanup,
+    mathjax_alignments,
+    mathjax_extensions,
+    mathjax_macros,
+    scripts,
+    traditional,
+    unicode_math,
+    unknown_commands,
+    untrusted_tex,
+)
+from bookgen.transforms.base import Context, Pass, run_passes
 
-from bookgen.diagnostics import Reporter
-from bookgen.model import Book
+PASSES: tuple[Pass, ...] = (
+    math_cleanup.PASS,  # html2text artifacts, entities, blank lines, %
+    untrusted_tex.PASS,  # before anything trusts the TeX
+    balance.PASS,  # braces, environments, \left/\right, stray $ # &
+    mathjax_macros.PASS,  # \require, \style, \color names, \bbox, \newcommand
+    # Before unicode-math (it would put \text{} inside \mmlToken's text) and unknown-commands
+    # (it would box \enclose and \eqalign); they emit only commands the preamble defines.
+    mathjax_extensions.PASS,  # \enclose, \mmlToken, \root…\of
+    mathjax_alignments.PASS,  # \hdashline in aligned, split, \eqalign{…}
+    unicode_math.PASS,  # CJK and Unicode symbols in math, symbols the text fonts lack in prose
+    # After unicode-math: its macros can land in script position (y_t̀ → y_\grave{t}, °^ → ^{\circ}^).
+    scripts.PASS,  # _\cmd{…} and doubled scripts
+    # Before display-math: it reads the same parse the passes above made (display-math
+    # rewrites most displays, and adds only bookgen's own, known commands).
+    unknown_commands.PASS,
+    display_math.PASS,  # bare array/CD, nested environments, \tag
+    labels.PASS,  # namespaced labels, numbering, dangling refs
+    links.PASS,  # links between posts (the whole volume: which posts are its chapters)
+    headings.PASS,  # heading levels as an outline (structure only: no math, no links)
+    images.PASS,  # figures' files found
+    traditional.PASS,  # Traditional Chinese (with a config only): prose, titles, \text{} in math
+    # After the conversion, as the templates once set them: the titles' symbols the fonts lack.
+    unicode_math.TITLES_PASS,
+    glyphs.PASS,  # last: every character TeX sets, after the conversion that changes them
+)
+PASS_NAMES: tuple[str, ...] = tuple(p.name for p in PASSES)
 
-if TYPE_CHECKING:
-    from bookgen.fonts import GlyphChooser
-
-
-@dataclass
-class Context:
-    reporter: Reporter
-    image_dirs: tuple[Path, ...] = ()
-    build_dir: Path | None = None
-    traditional: str | None = None
-    phrases: Path | None = None
-    glyphs: GlyphChooser | None = None  # the book's fonts (None: the built-in preamble's, see fonts.default_chooser)
-    options: dict = field(default_factory=dict)
-
-    def report(self, post, line: int, pass_name: str, message: str, *, warning: bool = False) -> None:
-        self.reporter.add(post.path, line, pass_name, message, warning=warning)
-
-
-Pass = Callable[[Book, Context], Book]
-
-
-def normalizer_passes() -> list[tuple[str, Pass]]:
-    # Imported here so each pass module can import this package's helpers.
-    from bookgen.transforms import (
-        balance,
-        display_math,
-        headings,
-        images,
-        labels,
-        links,
-        math_cleanup,
-        mathjax_alignments,
-        mathjax_extensions,
-        mathjax_macros,
-        scripts,
-        unicode_math,
-        unknown_commands,
-        untrusted_tex,
-    )
-
-    return [
-        ("math-cleanup", math_cleanup.run),  # html2text artifacts, entities, blank lines, %
-        ("untrusted-tex", untrusted_tex.run),  # before anything trusts the TeX
-        ("balance", balance.run),  # braces, environments, \left/\right, stray $ # &
-        ("mathjax-macros", mathjax_macros.run),  # \require, \style, \color names, \bbox, \newcommand
-        # Before unicode-math (it would put \text{} inside \mmlToken's text) and unknown-commands
-        # (it would box \enclose and \eqalign); they emit only commands the preamble defines.
-        ("mathjax-extensions", mathjax_extensions.run),  # \enclose, \mmlToken, \root…\of
-        ("mathjax-alignments", mathjax_alignments.run),  # \hdashline in aligned, split, \eqalign{…}
-        ("unicode-math", unicode_math.run),  # CJK and Unicode symbols in math
-        # After unicode-math: its macros can land in script position (y_t̀ → y_\grave{t}, °^ → ^{\circ}^).
-        ("scripts", scripts.run),  # _\cmd{…} and doubled scripts
-        # Before display-math: it reads the same parse the passes above made (display-math
-        # rewrites most displays, and adds only bookgen's own, known commands).
-        ("unknown-commands", unknown_commands.run),
-        ("display-math", display_math.run),  # bare array/CD, nested environments, \tag
-        ("labels", labels.run),  # namespaced labels, numbering, dangling refs
-        ("links", links.run),  # links between posts
-        ("headings", headings.run),  # heading levels as an outline (structure only: no math, no links)
-        ("images", images.run),
-    ]
-
-
-def run_passes(book: Book, context: Context, passes: list[tuple[str, Pass]] | None = None) -> Book:
-    for _name, run in passes if passes is not None else normalizer_passes():
-        book = run(book, context)
-    return book
+__all__ = ["Context", "Pass", "PASSES", "PASS_NAMES", "run_passes"]

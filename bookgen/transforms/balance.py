@@ -46,9 +46,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bookgen import model as m
+from bookgen.catalogue import SIGNATURES, TEXT_MODE
 from bookgen.transforms import walk
+from bookgen.transforms.base import Context, Pass
 
-PASS = "balance"
+NAME = "balance"
 MAX_DEPTH = 100  # weighted nesting (an environment counts 3); TeX allows 255 groups in all
 MAX_LINE = 4000  # TeX reads a line into a 200000-character buffer; stay far below it
 OMITTED = r"\text{[formula nested too deeply: omitted]}"
@@ -76,32 +78,6 @@ PLAIN = re.compile(r"[A-Za-z0-9 +\-=*/().,<>|'!:;]*\Z")  # no command, brace, sc
 BIG = re.compile(r"^[bB]igg?[lrm]?$")  # \big( \Bigl[ …: like \left, they need a delimiter
 MATH_SWITCHES = {"[": "[", "]": "]", "(": "(", ")": ")"}
 
-# Mandatory arguments ('{') and optional ones ('[' a bracket, '*' a star) of
-# commands that break TeX when their argument is missing at a closer.
-ARGS = {
-    "frac": "{{", "dfrac": "{{", "tfrac": "{{", "cfrac": "[{{", "binom": "{{", "dbinom": "{{", "tbinom": "{{",
-    "genfrac": "{{{{{{", "sqrt": "[{", "root": "", "overset": "{{", "underset": "{{", "stackrel": "{{",
-    "sideset": "{{", "text": "{", "textrm": "{", "textbf": "{", "textit": "{", "textsf": "{", "texttt": "{",
-    "textup": "{", "textnormal": "{", "textsc": "{", "emph": "{", "mbox": "{", "fbox": "{", "boxed": "{",
-    "mathbb": "{", "mathcal": "{", "mathscr": "{", "mathfrak": "{", "mathbf": "{", "mathrm": "{",
-    "mathit": "{", "mathsf": "{", "mathtt": "{", "boldsymbol": "{", "bm": "{", "pmb": "{",
-    "operatorname": "*{", "mathop": "{", "mathbin": "{", "mathrel": "{", "mathord": "{", "mathopen": "{",
-    "mathclose": "{", "mathpunct": "{", "mathinner": "{", "overline": "{", "underline": "{",
-    "overbrace": "{", "underbrace": "{", "widehat": "{", "widetilde": "{", "hat": "{", "tilde": "{",
-    "bar": "{", "vec": "{", "dot": "{", "ddot": "{", "dddot": "{", "check": "{", "breve": "{", "acute": "{",
-    "grave": "{", "mathring": "{", "overleftarrow": "{", "overrightarrow": "{", "overleftrightarrow": "{",
-    "underleftarrow": "{", "underrightarrow": "{", "underleftrightarrow": "{", "xrightarrow": "[{",
-    "xleftarrow": "[{", "xLeftarrow": "[{", "xRightarrow": "[{", "xleftrightarrow": "[{",
-    "xlongequal": "[{", "substack": "{", "phantom": "{", "vphantom": "{", "hphantom": "{", "smash": "[{",
-    "cancel": "{", "bcancel": "{", "xcancel": "{", "cancelto": "{{", "color": "{", "textcolor": "{{",
-    "colorbox": "{{", "fcolorbox": "{{{", "label": "{", "tag": "*{", "ref": "{", "eqref": "{",
-    "href": "{{", "url": "{", "displaystyle": "", "not": "", "bookgenunknown": "{", "bookgenfit": "{",
-    "bookgendangling": "{",
-}  # fmt: skip
-TEXT_COMMANDS = frozenset(
-    "text textrm textbf textit textsf texttt textup textnormal textsc emph mbox fbox hbox intertext "
-    "shortintertext tag".split()
-)
 ALIGN_COMMANDS = frozenset("matrix pmatrix bmatrix vmatrix Vmatrix bordermatrix cases eqalign eqalignno "
                            "leqalignno halign".split())  # fmt: skip
 NOT_ALIGNMENTS = frozenset(
@@ -448,7 +424,7 @@ class _Balancer:
             self.brace_kind = ""
             return pos
         self.emit("\\" + name)
-        spec = ARGS.get(name)
+        spec = SIGNATURES.get(name)  # a command that breaks TeX when an argument is missing at a closer
         if spec is not None and spec.count("{"):
             pending = self.top.pending
             if not (pending and pending[-1].name in ("^", "_")):
@@ -457,7 +433,7 @@ class _Balancer:
         else:
             self.atom()
         self.brace_kind = (
-            "text" if name in TEXT_COMMANDS else "align" if name in ALIGN_COMMANDS else "rows" if name in ROW_COMMANDS else ""
+            "text" if name in TEXT_MODE else "align" if name in ALIGN_COMMANDS else "rows" if name in ROW_COMMANDS else ""
         )
         return pos
 
@@ -648,11 +624,14 @@ def _balance(tex: str, display: bool) -> tuple[str, list[str]]:
     return result, _summarise(messages)
 
 
-def run(book: m.Book, context) -> m.Book:
+def run(post: m.Post, context: Context) -> m.Post:
     def fix(post: m.Post, math: m.Math):
         tex, messages = balance_math(math.tex, math.display)
         for message in messages:
-            context.report(post, math.line, PASS, message, warning=message == OMITTED_MESSAGE)
+            context.report(post, math.line, NAME, message, warning=message == OMITTED_MESSAGE)
         return dataclasses.replace(math, tex=tex) if tex != math.tex else math
 
-    return walk.map_math(book, fix)
+    return walk.map_math(post, fix)
+
+
+PASS = Pass(NAME, run)

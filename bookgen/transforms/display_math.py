@@ -28,7 +28,9 @@ import dataclasses
 import re
 
 from bookgen import model as m
-from bookgen.transforms import Context, tex
+from bookgen.catalogue import UNSETTLED, until_stable
+from bookgen.transforms import tex
+from bookgen.transforms.base import Context, Pass
 from bookgen.transforms.scripts import removal_may_double_scripts, separate_double_scripts
 from bookgen.transforms.walk import map_math
 
@@ -53,13 +55,8 @@ def is_top_level(node) -> bool:
 
 def demote_nested(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
     """Rename top-level environments that sit inside another (or in inline math) to their inner forms."""
-    notes: list[str] = []
-    for _round in range(8):  # an outer edit hides the inner ones for a round
-        source, more = _demote_once(source, inside_top_level)
-        notes += more
-        if not more:
-            break
-    return source, notes
+    source, (notes,), settled = until_stable(lambda text: _demote_once(text, inside_top_level), source)
+    return source, notes + ([] if settled else [UNSETTLED])
 
 
 def _demote_once(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
@@ -359,7 +356,7 @@ def align_rows(rows: list[str], outside: str, starred: bool) -> str:
     return f"\\begin{{{env}}}" + "\\\\\n".join(lines) + f"\\end{{{env}}}"
 
 
-def run(book: m.Book, context: Context) -> m.Book:
+def run(post: m.Post, context: Context) -> m.Post:
     def repair(post: m.Post, math: m.Math) -> m.Math:
         fixed, notes = normalize_display(math.tex) if math.display else fix_inline(math.tex)
         if not math.display and not fixed.strip() and math.tex.strip():
@@ -374,7 +371,10 @@ def run(book: m.Book, context: Context) -> m.Book:
         if fixed != math.tex and removal_may_double_scripts(math.tex):
             fixed, _count = separate_double_scripts(fixed)  # x_a\label{l}_b without its label: x_a{}_b
         for note in notes:
-            context.report(post, math.line, NAME, note)
+            context.report(post, math.line, NAME, note, warning=note == UNSETTLED)
         return dataclasses.replace(math, tex=fixed) if fixed != math.tex else math
 
-    return map_math(book, repair)
+    return map_math(post, repair)
+
+
+PASS = Pass(NAME, run)

@@ -37,10 +37,11 @@ from typing import Callable, Iterator
 
 from bookgen import fonts
 from bookgen import model as m
-from bookgen.latex.escape import CONTROL_CHARACTERS, INVISIBLE, code_breaks, escape_text, verbatim_safe
-from bookgen.transforms import Context, tex
-from bookgen.transforms.unicode_math import describe, fix_text, text_mode
-from bookgen.transforms.walk import map_blocks, map_inlines, map_posts
+from bookgen.escape import CONTROL_CHARACTERS, INVISIBLE, code_breaks, escape_text, verbatim_safe
+from bookgen.transforms import tex
+from bookgen.transforms.base import Context, Pass
+from bookgen.transforms.unicode_math import describe, text_mode
+from bookgen.transforms.walk import map_blocks, map_inlines
 
 NAME = "glyphs"
 MACRO = "\\bookgenglyph{{{key}}}{{{text}}}"
@@ -191,42 +192,48 @@ def verbatim_command_text(text: str) -> str:
 
 
 def run(book: m.Book, context: Context) -> m.Book:
-    chooser = context.glyphs or fonts.default_chooser(context.traditional)
+    chooser = context.glyphs
+    if chooser is None:  # no fonts to check against (a pass run on its own)
+        return book
     if chooser.problem:
         if book.chapters:
             post = book.chapters[0].post
             context.report(post, 1, NAME, f"cannot check the glyphs: {chooser.problem}", warning=True)
         return book
     setter = GlyphSetter(chooser)
-    book = map_posts(book, lambda post: _fix_post(post, setter, context))
-    _check_titles(book, setter, context)
-    extra = "\n".join(part for part in (book.options.get("extra_preamble", ""), setter.preamble()) if part)
-    return dataclasses.replace(book, options={**book.options, "extra_preamble": extra, "glyphs": setter})
+
+    def volume_notes(notes: list[tuple[str, bool]]) -> None:
+        for message, warning in notes:
+            context.report_volume(NAME, message, warning=warning)
+
+    def chapter(ch: m.Chapter) -> m.Chapter:
+        def title_notes(notes: list[tuple[str, bool]]) -> None:
+            for message, warning in notes:
+                context.report(ch.post, 1, NAME, f"title: {message}", warning=warning)
+
+        post = _fix_post(ch.post, setter, context)
+        return dataclasses.replace(ch, post=post, title=_fix_title(ch.title, setter, title_notes))
+
+    book = dataclasses.replace(
+        book,
+        title=_fix_title(book.title, setter, volume_notes),
+        subtitle=_fix_title(book.subtitle, setter, volume_notes),
+        author=_fix_title(book.author, setter, volume_notes),
+        chapters=tuple(chapter(ch) for ch in book.chapters),
+    )
+    declarations = setter.preamble()
+    return dataclasses.replace(book, font_declarations=tuple(declarations.split("\n")) if declarations else ())
 
 
-def _check_titles(book: m.Book, setter: GlyphSetter, context: Context) -> None:
-    """Titles are plain strings, set by the templates' ``tex`` filter: record their fonts and warn here."""
-    manifest = context.options.get("manifest")
-    for text in (book.title, book.subtitle, book.author):
-        for message, warning in title_notes(text, setter):
-            if manifest is not None:
-                context.reporter.add(manifest, context.options.get("volume_line", 1), NAME, message, warning=warning)
-    for chapter in book.chapters:
-        for text in dict.fromkeys((chapter.title, chapter.post.title, chapter.post.date)):
-            for message, warning in title_notes(text, setter):
-                context.report(chapter.post, 1, NAME, f"title: {message}", warning=warning)
+def _fix_title(nodes: tuple, setter: GlyphSetter, report) -> tuple:
+    """A title's text with its fallback runs (the titles pass made its symbols math already)."""
 
+    def fn(node):
+        if isinstance(node, m.Text) and setter.needs_work(node.text, "text"):
+            return _fix_text(node, setter, report)
+        return node
 
-def title_notes(text: str, setter: GlyphSetter) -> list[tuple[str, bool]]:
-    """What the ``tex`` filter will do to a title (``unicode_math.text_tex``): symbols become math first."""
-    if not setter.needs_work(text, "text"):
-        return []
-    parts, _ = fix_text(m.Text(text), heading=True, has_glyph=setter.chooser.text_has)
-    notes: list[tuple[str, bool]] = []
-    for part in parts:
-        if isinstance(part, m.Text) and setter.needs_work(part.text, "text"):
-            notes += [n for n in setter.tex(part.text, "text")[1] if n not in notes]
-    return notes
+    return map_inlines(nodes, fn)
 
 
 def _strings(blocks: tuple, role: str = "text") -> Iterator[tuple[str, str]]:
@@ -353,3 +360,7 @@ def fix_math(source: str, setter: GlyphSetter) -> tuple[str, list[tuple[str, boo
         notes += [n for n in more if n not in notes]
         edits.append(tex.Edit(start, end, new))
     return (tex.apply_edits(source, edits) if edits else source), notes
+
+
+# The whole volume: the preamble loads each fallback font any of its posts or titles needs.
+PASS = Pass(NAME, run, whole_volume=True)

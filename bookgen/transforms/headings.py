@@ -17,8 +17,8 @@ from __future__ import annotations
 import dataclasses
 
 from bookgen import model as m
-from bookgen.transforms import Context
-from bookgen.transforms.walk import map_post, map_posts
+from bookgen.transforms.base import Context, Pass
+from bookgen.transforms.walk import map_post
 
 NAME = "headings"
 SECTION_LEVEL = 2  # the Markdown level the writer makes a \section
@@ -72,11 +72,11 @@ def renumber(post: m.Post) -> tuple[m.Post, str | None]:
     return map_post(post, block_fn=relevel), note
 
 
-def run(book: m.Book, context: Context) -> m.Book:
-    def per_post(post: m.Post) -> m.Post:
-        renumbered, note = renumber(post)
-        if note:
-            context.report(post, headings_in_order(post)[0].line, NAME, note)
-        return renumbered
+def run(post: m.Post, context: Context) -> m.Post:
+    renumbered, note = renumber(post)
+    if note:
+        context.report(post, headings_in_order(post)[0].line, NAME, note)
+    return renumbered
 
-    return map_posts(book, per_post)
+
+PASS = Pass(NAME, run)

@@ -2,9 +2,10 @@ r"""Pass ``images``: find each figure's file in the image folders.
 
 The blog's images are ``/usr/uploads/2022/06/123.png`` (or absolute URLs to the
 site).  A figure whose file is found below an image folder (``images:`` in
-series.yaml, or a ``--sources`` folder) is copied into the build folder, so TeX
-reads only inside it; an SVG becomes a PDF there (``rsvg-convert``, from
-librsvg2-bin, when installed).  One that is missing, outside the folder, or in a
+series.yaml, or a ``--sources`` folder) gets the file and its place in the build
+folder (``Figure.source_file``, ``local_file``): the pipeline copies it there
+(``bookgen.figures``), so TeX reads only inside it; an SVG becomes a PDF there
+(``rsvg-convert``, from librsvg2-bin, when installed).  One that is missing, outside the folder, or in a
 format xelatex cannot include (gif, webp) stays a framed placeholder with its
 caption and URL, and a warning.
 """
@@ -13,22 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from bookgen import model as m
-from bookgen.transforms import Context
-from bookgen.transforms.walk import map_post, map_posts
+from bookgen.figures import CONVERTED, INCLUDABLE, SVG_CONVERTER
+from bookgen.transforms.base import Context, Pass
+from bookgen.transforms.walk import map_post
 
 NAME = "images"
-INCLUDABLE = (".png", ".jpg", ".jpeg", ".pdf")
-CONVERTED = {".svg": ".pdf"}  # what the build folder holds instead
-SVG_CONVERTER = "rsvg-convert"
-CONVERT_TIMEOUT_SECONDS = 60
 
 
 def candidates(src: str) -> list[str]:
@@ -68,55 +64,21 @@ def unusable_reason(path: Path) -> str | None:
     return None
 
 
-def install_image(source: Path, target: Path) -> str | None:
-    """Put ``source`` at ``target`` in the build (converting an SVG); the error, if that failed.
+def run(post: m.Post, context: Context) -> m.Post:
+    def resolve(block):
+        if not isinstance(block, m.Figure):
+            return block
+        path = locate(block.src, context.image_dirs)
+        if path is None:
+            context.report(post, block.line, NAME, f"image not found: {block.src} (placeholder used)", warning=True)
+            return block
+        reason = unusable_reason(path)
+        if reason:
+            context.report(post, block.line, NAME, f"{reason}: {block.src} (placeholder used)", warning=True)
+            return block
+        return dataclasses.replace(block, local_file=build_name(block.src, path), source_file=path)
 
-    Unchanged images are left alone, so a rebuild does not convert every SVG again.
-    """
-    if source.suffix.lower() not in CONVERTED:
-        data = source.read_bytes()
-        if not target.exists() or target.read_bytes() != data:
-            target.write_bytes(data)
-        return None
-    if target.exists() and target.stat().st_mtime_ns >= source.stat().st_mtime_ns:
-        return None
-    partial = target.with_name(target.name + ".part")
-    command = [SVG_CONVERTER, "--format=pdf", f"--output={partial}", str(source)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL,
-                              env={**os.environ, "SOURCE_DATE_EPOCH": "0"},  # no date in the PDF: same bytes each time
-                              timeout=CONVERT_TIMEOUT_SECONDS)  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        partial.unlink(missing_ok=True)
-        return f"{SVG_CONVERTER} failed: {exc}"
-    if done.returncode != 0 or not partial.exists():
-        partial.unlink(missing_ok=True)
-        target.unlink(missing_ok=True)
-        message = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-        return f"{SVG_CONVERTER} failed: {message}"
-    partial.replace(target)
-    return None
+    return map_post(post, block_fn=resolve)
 
 
-def run(book: m.Book, context: Context) -> m.Book:
-    copies: dict[str, Path] = context.options.setdefault("images", {})
-
-    def per_post(post: m.Post) -> m.Post:
-        def resolve(block):
-            if not isinstance(block, m.Figure):
-                return block
-            path = locate(block.src, context.image_dirs)
-            if path is None:
-                context.report(post, block.line, NAME, f"image not found: {block.src} (placeholder used)", warning=True)
-                return block
-            reason = unusable_reason(path)
-            if reason:
-                context.report(post, block.line, NAME, f"{reason}: {block.src} (placeholder used)", warning=True)
-                return block
-            name = build_name(block.src, path)
-            copies[name] = path
-            return dataclasses.replace(block, local_file=name)
-
-        return map_post(post, block_fn=resolve)
-
-    return map_posts(book, per_post)
+PASS = Pass(NAME, run)

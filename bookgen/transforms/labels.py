@@ -23,10 +23,11 @@ import re
 from dataclasses import dataclass, field
 
 from bookgen import model as m
-from bookgen.latex.escape import escape_text
-from bookgen.transforms import Context, tex
+from bookgen.escape import escape_text
+from bookgen.transforms import tex
+from bookgen.transforms.base import Context, Pass
 from bookgen.transforms.scripts import removal_may_double_scripts, separate_double_scripts
-from bookgen.transforms.walk import iter_math, map_post, map_posts
+from bookgen.transforms.walk import iter_math, map_post
 
 NAME = "labels"
 ROW_NUMBERED = ("align", "gather", "flalign", "alignat")
@@ -243,5 +244,4 @@ def resolve_post(post: m.Post, context: Context) -> m.Post:
     return map_post(post, rewrite)
 
 
-def run(book: m.Book, context: Context) -> m.Book:
-    return map_posts(book, lambda post: resolve_post(post, context))
+PASS = Pass(NAME, resolve_post)

@@ -19,7 +19,7 @@ import re
 from urllib.parse import unquote
 
 from bookgen import model as m
-from bookgen.transforms import Context
+from bookgen.transforms.base import Context, Pass
 from bookgen.transforms.walk import map_blocks, map_post, map_posts
 
 NAME = "links"
@@ -76,3 +76,5 @@ def run(book: m.Book, context: Context) -> m.Book:
 
     return map_posts(book, per_post)
 
+
+PASS = Pass(NAME, run, whole_volume=True)  # a link is to another chapter of the volume, or not

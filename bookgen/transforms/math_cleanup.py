@@ -26,9 +26,10 @@ import re
 import unicodedata
 
 from bookgen import model as m
-from bookgen.latex.escape import CONTROL_CHARACTERS
-from bookgen.transforms import Context, tex
-from bookgen.transforms.walk import map_math, map_posts
+from bookgen.escape import CONTROL_CHARACTERS
+from bookgen.transforms import tex
+from bookgen.transforms.base import Context, Pass
+from bookgen.transforms.walk import map_math
 
 NAME = "math-cleanup"
 REPAIRED = "html2text-repaired"  # Post.mirror once this pass removed that mirror's artifacts
@@ -152,14 +153,17 @@ def clean_math(source: str, html2text: bool) -> tuple[str, list[str]]:
     return source, notes
 
 
-def run(book: m.Book, context: Context) -> m.Book:
+def run(post: m.Post, context: Context) -> m.Post:
     def repair(post: m.Post, math: m.Math) -> m.Math:
         source, notes = clean_math(math.tex, post.mirror == "html2text")
         for note in notes:
             context.report(post, math.line, NAME, note)
         return dataclasses.replace(math, tex=source) if source != math.tex else math
 
-    book = map_math(book, repair)
+    post = map_math(post, repair)
     # The artifacts are gone: a second run must not read a real `\\` before `{` (which
     # later passes write) as html2text's `\\{`.
-    return map_posts(book, lambda post: dataclasses.replace(post, mirror=REPAIRED) if post.mirror == "html2text" else post)
+    return dataclasses.replace(post, mirror=REPAIRED) if post.mirror == "html2text" else post
+
+
+PASS = Pass(NAME, run)

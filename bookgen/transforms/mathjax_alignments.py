@@ -27,7 +27,9 @@ import dataclasses
 import re
 
 from bookgen import model as m
-from bookgen.transforms import Context, tex
+from bookgen.catalogue import UNSETTLED, until_stable
+from bookgen.transforms import tex
+from bookgen.transforms.base import Context, Pass
 from bookgen.transforms.display_math import env_body_span, max_cells
 from bookgen.transforms.walk import map_math
 
@@ -90,16 +92,12 @@ def plain_form(node) -> str:
 
 def repair(source: str) -> tuple[str, list[str], list[str]]:
     """Repairs and warnings, repeated until nothing changes (an outer rewrite hides the inner ones for a round)."""
-    notes: list[str] = []
-    for _round in range(8):
-        if not TRIGGERS.search(source):
-            break
-        fixed, more = _repair_once(source)
-        notes += more
-        if fixed == source:
-            break
-        source = fixed
-    return source, notes, solid_dashes(source)
+    source, (notes,), settled = until_stable(_repair_if_triggered, source)
+    return source, notes, solid_dashes(source) + ([] if settled else [UNSETTLED])
+
+
+def _repair_if_triggered(source: str) -> tuple[str, list[str]]:
+    return _repair_once(source) if TRIGGERS.search(source) else (source, [])
 
 
 def _repair_once(source: str) -> tuple[str, list[str]]:
@@ -137,7 +135,7 @@ def solid_dashes(source: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def run(book: m.Book, context: Context) -> m.Book:
+def run(post: m.Post, context: Context) -> m.Post:
     def per_math(post: m.Post, math: m.Math) -> m.Math:
         if not TRIGGERS.search(math.tex):
             return math
@@ -148,4 +146,7 @@ def run(book: m.Book, context: Context) -> m.Book:
             context.report(post, math.line, NAME, warning, warning=True)
         return dataclasses.replace(math, tex=fixed) if fixed != math.tex else math
 
-    return map_math(book, per_math)
+    return map_math(post, per_math)
+
+
+PASS = Pass(NAME, run)

@@ -27,8 +27,10 @@ import dataclasses
 import re
 
 from bookgen import model as m
-from bookgen.latex.escape import escape_text
-from bookgen.transforms import Context, tex
+from bookgen.catalogue import UNSETTLED, until_stable
+from bookgen.escape import escape_text
+from bookgen.transforms import tex
+from bookgen.transforms.base import Context, Pass
 from bookgen.transforms.mathjax_macros import color_spec, html_color
 from bookgen.transforms.walk import map_math
 
@@ -174,18 +176,12 @@ def _argument(source: str, start: int) -> tuple[int, int] | None:
 
 def repair(source: str) -> tuple[str, list[str], list[str]]:
     """Repairs and warnings; repeated until nothing changes (an \\enclose inside an \\enclose is seen on the next round)."""
-    notes: list[str] = []
-    warnings: list[str] = []
-    for _round in range(8):
-        if not TRIGGERS.search(source):
-            break
-        fixed, more_notes, more_warnings = _repair_once(source)
-        notes += more_notes
-        warnings += more_warnings
-        if fixed == source:
-            break
-        source = fixed
-    return source, notes, warnings
+    source, (notes, warnings), settled = until_stable(_repair_if_triggered, source)
+    return source, notes, warnings + ([] if settled else [UNSETTLED])
+
+
+def _repair_if_triggered(source: str) -> tuple[str, list[str], list[str]]:
+    return _repair_once(source) if TRIGGERS.search(source) else (source, [], [])
 
 
 def _repair_once(source: str) -> tuple[str, list[str], list[str]]:
@@ -221,7 +217,7 @@ def _commands(latex: str) -> str:
     return " ".join("\\" + name for name in dict.fromkeys(drawing))
 
 
-def run(book: m.Book, context: Context) -> m.Book:
+def run(post: m.Post, context: Context) -> m.Post:
     def per_math(post: m.Post, math: m.Math) -> m.Math:
         if not TRIGGERS.search(math.tex):
             return math
@@ -232,4 +228,7 @@ def run(book: m.Book, context: Context) -> m.Book:
             context.report(post, math.line, NAME, warning, warning=True)
         return dataclasses.replace(math, tex=fixed) if fixed != math.tex else math
 
-    return map_math(book, per_math)
+    return map_math(post, per_math)
+
+
+PASS = Pass(NAME, run)

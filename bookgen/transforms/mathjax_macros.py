@@ -27,10 +27,12 @@ import re
 from typing import NamedTuple
 
 from bookgen import model as m
-from bookgen.transforms import Context, tex
+from bookgen.catalogue import UNSETTLED, until_stable
+from bookgen.transforms import tex
+from bookgen.transforms.base import Context, Pass
 from bookgen.transforms.css_colors import CSS_COLORS
 from bookgen.transforms.unknown_commands import is_known
-from bookgen.transforms.walk import map_math, map_post, map_posts
+from bookgen.transforms.walk import map_math, map_post
 
 NAME = "mathjax-macros"
 XCOLOR_BASE = {
@@ -167,15 +169,8 @@ def _macro_name(arg) -> str | None:
 
 def repair(source: str) -> tuple[str, list[str], list[Definition]]:
     """Repair until nothing changes: an outer edit (\\style{…}{\\color…}) hides the inner one for a round."""
-    notes: list[str] = []
-    definitions: list[Definition] = []
-    for _round in range(8):
-        source, more_notes, more_definitions = repair_once(source)
-        notes += more_notes
-        definitions += more_definitions
-        if not more_notes:
-            break
-    return source, notes, definitions
+    source, (notes, definitions), settled = until_stable(repair_once, source)
+    return source, notes + ([] if settled else [UNSETTLED]), definitions
 
 
 TRIGGERS = re.compile(
@@ -295,41 +290,36 @@ def use_scoped_names(source: str, names: frozenset[str]) -> str:
     return tex.apply_edits(source, edits) if edits else source
 
 
-def run(book: m.Book, context: Context) -> m.Book:
-    collected: dict[int, dict[str, tuple[Definition, int]]] = {}
+def run(post: m.Post, context: Context) -> m.Post:
+    collected: dict[str, tuple[Definition, int]] = {}  # name → its definition, the line of the math it was in
 
     def repair_math(post: m.Post, math: m.Math) -> m.Math:
         source, notes, definitions = repair(math.tex)
         if not math.display and not source.strip() and math.tex.strip():
             source = "{}"  # $\newcommand…$ alone: empty inline math would be `$$`, a display to TeX
         for note in notes:
-            context.report(post, math.line, NAME, note)
-        per_post = collected.setdefault(post.id, {})
+            context.report(post, math.line, NAME, note, warning=note == UNSETTLED)
         for found in definitions:
             # One definition per name for the whole chapter: the first, the one the post's earliest math used.
-            per_post.setdefault(found.name, (found, math.line))
+            collected.setdefault(found.name, (found, math.line))
         return dataclasses.replace(math, tex=source) if source != math.tex else math
 
-    book = map_math(book, repair_math)
-
-    def attach(post: m.Post) -> m.Post:
-        found = {name: definition for name, (definition, _line) in collected.get(post.id, {}).items()}
-        if not found:
-            return post
-        builtin = frozenset(name for name in found if is_known(name))
-        for name in sorted(builtin):
-            context.report(post, collected[post.id][name][1], NAME, f"\\{name} is LaTeX's own: the post's "
-                           f"definition is used as \\{scoped_name(name)} in its formulas", warning=True)  # fmt: skip
-        for name in recursive_definitions({n: d for n, d in found.items() if n not in builtin}):
-            del found[name]
-            context.report(post, 1, NAME, f"dropped \\{name}: its definition refers to itself (TeX would loop)", warning=True)
-        definitions = [scope_away(d) if name in builtin else d for name, d in sorted(found.items())]
-        post = dataclasses.replace(post, macros=post.macros + tuple(d.text for d in definitions))
-        if not builtin:
-            return post
-        return map_post(post, lambda node: _scoped_math(node, builtin))
-
-    return map_posts(book, attach)
+    post = map_math(post, repair_math)
+    found = {name: definition for name, (definition, _line) in collected.items()}
+    if not found:
+        return post
+    builtin = frozenset(name for name in found if is_known(name))
+    for name in sorted(builtin):
+        context.report(post, collected[name][1], NAME, f"\\{name} is LaTeX's own: the post's "
+                       f"definition is used as \\{scoped_name(name)} in its formulas", warning=True)  # fmt: skip
+    for name in recursive_definitions({n: d for n, d in found.items() if n not in builtin}):
+        del found[name]
+        context.report(post, 1, NAME, f"dropped \\{name}: its definition refers to itself (TeX would loop)", warning=True)
+    definitions = [scope_away(d) if name in builtin else d for name, d in sorted(found.items())]
+    post = dataclasses.replace(post, macros=post.macros + tuple(d.text for d in definitions))
+    if not builtin:
+        return post
+    return map_post(post, lambda node: _scoped_math(node, builtin))
 
 
 def _scoped_math(node, names: frozenset[str]):
@@ -337,3 +327,6 @@ def _scoped_math(node, names: frozenset[str]):
         return node
     source = use_scoped_names(node.tex, names)
     return dataclasses.replace(node, tex=source) if source != node.tex else node
+
+
+PASS = Pass(NAME, run)

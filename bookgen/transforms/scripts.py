@@ -14,7 +14,8 @@ import dataclasses
 import re
 
 from bookgen import model as m
-from bookgen.transforms import Context, tex
+from bookgen.transforms import tex
+from bookgen.transforms.base import Context, Pass
 from bookgen.transforms.walk import map_math
 
 NAME = "scripts"
@@ -103,7 +104,7 @@ def _double_scripts(nodes, edits: list[tex.Edit]) -> None:
                 seen = set()
 
 
-def run(book: m.Book, context: Context) -> m.Book:
+def run(post: m.Post, context: Context) -> m.Post:
     def repair(post: m.Post, math: m.Math) -> m.Math:
         source = math.tex
         if "_\\" in source or "^\\" in source or "_ \\" in source or "^ \\" in source:
@@ -116,4 +117,7 @@ def run(book: m.Book, context: Context) -> m.Book:
                 context.report(post, math.line, NAME, f"separated {count} doubled script(s) with {{}}")
         return dataclasses.replace(math, tex=source) if source != math.tex else math
 
-    return map_math(book, repair)
+    return map_math(post, repair)
+
+
+PASS = Pass(NAME, run)

@@ -25,48 +25,21 @@ from pylatexenc.latexwalker import (
     LatexWalker,
 )
 
+from bookgen.catalogue import NOT_MATH, SIGNATURES
+
 __all__ = [
     "Edit", "apply_edits", "parse", "walk", "macro_args", "arg_text", "LatexCharsNode", "LatexCommentNode",
     "LatexEnvironmentNode", "LatexGroupNode", "LatexMacroNode", "LatexMathNode", "LatexSpecialsNode",
 ]  # fmt: skip
 
-# Argument signatures pylatexenc does not know, or knows differently, in math as
-# the blog (MathJax) writes it.  '{' mandatory, '[' optional, '*' optional star.
-MATH_MACRO_ARGS = {
-    "boldsymbol": "{", "bm": "{", "pmb": "{", "mathbb": "{", "mathcal": "{", "mathscr": "{", "mathfrak": "{",
-    "mathbf": "{", "mathrm": "{", "mathit": "{", "mathsf": "{", "mathtt": "{", "text": "{", "textrm": "{",
-    "textbf": "{", "textit": "{", "textsf": "{", "texttt": "{", "textup": "{", "mbox": "{", "hbox": "{",
-    "operatorname": "*{", "label": "{", "eqref": "{", "ref": "{", "tag": "*{", "style": "{{", "class": "{{",
-    "cssId": "{{", "bbox": "[{", "unicode": "{", "require": "{", "color": "[{{", "textcolor": "[{{",
-    "colorbox": "[{{", "boxed": "{", "cancel": "{", "bcancel": "{", "xcancel": "{", "cancelto": "{{",
-    "overset": "{{", "underset": "{{", "stackrel": "{{", "xrightarrow": "[{", "xleftarrow": "[{",
-    "xLeftarrow": "[{", "xRightarrow": "[{", "xleftrightarrow": "[{", "xlongequal": "[{", "frac": "{{",
-    "dfrac": "{{", "tfrac": "{{", "cfrac": "[{{", "binom": "{{", "dbinom": "{{", "tbinom": "{{", "sqrt": "[{",
-    "overbrace": "{", "underbrace": "{", "overline": "{", "underline": "{", "widehat": "{", "widetilde": "{",
-    "hat": "{", "tilde": "{", "bar": "{", "vec": "{", "dot": "{", "ddot": "{", "check": "{", "breve": "{",
-    "acute": "{", "grave": "{", "mathring": "{", "mathop": "{", "mathbin": "{", "mathrel": "{", "mathord": "{",
-    "substack": "{", "phantom": "{", "vphantom": "{", "hphantom": "{", "smash": "[{", "DeclareMathOperator": "*{{",
-    "overleftarrow": "{", "overrightarrow": "{", "underleftarrow": "{", "underrightarrow": "{",
-    "overleftrightarrow": "{", "uproot": "{", "leftroot": "{", "big": "", "Big": "", "bigg": "", "Bigg": "",
-    "href": "{{", "url": "{", "fbox": "{", "boldsymbol ": "{", "emph": "{", "textsc": "{", "textnormal": "{",
-    "mathstrut": "", "displaystyle": "", "not": "", "bookgenunknown": "{", "bookgenfit": "{", "bookgendangling": "{", "bookgenglyph": "{{", "tiny": "", "scriptsize": "", "footnotesize": "",
-    "small": "", "normalsize": "", "large": "", "Large": "", "LARGE": "", "huge": "", "Huge": "",
-    # MathJax's extensions (mathjax-extensions) and what bookgen's preamble defines for them.
-    "enclose": "{[{", "mmlToken": "{[{", "bookgenbbox": "{{{{{", "bookgencircle": "{", "bookgenroundedbox": "{",
-    "overparen": "{", "underparen": "{", "ce": "{", "bra": "{", "ket": "{", "braket": "{", "set": "{",
-    "Bra": "{", "Ket": "{", "Braket": "{", "Set": "{", "ketbra": "{{", "Ketbra": "{{", "xtwoheadrightarrow": "[{",
-    "xtwoheadleftarrow": "[{", "Space": "{{{", "Rule": "{{{", "mathtip": "{{", "texttip": "{{", "stackbin": "{{",
-    "mathbfit": "{", "mathup": "{", "mathbfup": "{", "displaylines": "{", "eqalign": "{", "matrix": "{",
-    "pmatrix": "{", "cases": "{",
-}  # fmt: skip
-
 
 @lru_cache(maxsize=1)
 def _context():
+    # The catalogue's signatures before pylatexenc's own: the math as the blog (MathJax) writes it.
     db = latexwalker.get_default_latex_context_db()
     db.add_context_category(
         "bookgen-math",
-        macros=[macrospec.MacroSpec(name, args) for name, args in MATH_MACRO_ARGS.items()],
+        macros=[macrospec.MacroSpec(name, args) for name, args in SIGNATURES.items()],
         prepend=True,
     )
     return db
@@ -168,12 +141,5 @@ def _starts_line(source: str, position: int) -> bool:
 
 
 def inside_text(parents: tuple) -> bool:
-    """Whether a node sits in a text-mode argument (\\text{…}, \\mbox{…}, …)."""
-    return any(isinstance(p, LatexMacroNode) and p.macroname in TEXT_MACROS for p in parents)
-
-
-TEXT_MACROS = frozenset(
-    {"text", "textrm", "textbf", "textit", "textsf", "texttt", "textup", "mbox", "hbox", "emph", "textsc",
-     "textnormal", "operatorname", "label", "eqref", "ref", "tag", "href", "url", "style", "class", "cssId",
-     "require", "color", "unicode", "bookgenunknown", "bookgendangling"}
-)  # fmt: skip
+    """Whether a node sits in a text-mode or name argument (\\text{…}, \\label{…}, …): not math to rewrite."""
+    return any(isinstance(p, LatexMacroNode) and p.macroname in NOT_MATH for p in parents)

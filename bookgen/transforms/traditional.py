@@ -80,7 +80,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from bookgen import model as m
+from bookgen.catalogue import NOT_PROSE, TEXT_MODE
 from bookgen.errors import UserError
+from bookgen.resources import builtin_template_dir
 from bookgen.transforms.tex import (
     Edit,
     LatexCharsNode,
@@ -92,9 +94,10 @@ from bookgen.transforms.tex import (
     parse,
     walk,
 )
-from bookgen.transforms.walk import map_post
+from bookgen.transforms.base import Context, Pass
+from bookgen.transforms.walk import map_inlines, map_post
 
-PASS = "traditional"
+NAME = "traditional"
 CONFIGS = ("s2t", "s2tw", "s2twp", "s2hk")
 # The config without regional phrases: what a pinned phrase is converted with.
 BASE_CONFIG = {"s2t": "s2t", "s2tw": "s2tw", "s2twp": "s2tw", "s2hk": "s2hk"}
@@ -103,11 +106,8 @@ REGIONAL_STEP = {"s2t": None, "s2tw": "t2tw", "s2twp": "t2twp", "s2hk": "t2hk"}
 # OpenCC dictionaries of the Taiwan phrase step, in s2twp.json's order.
 T2TWP_DICTIONARIES = ("TWPhrases.ocd2", "TWVariantsPhrases.ocd2", "TWVariants.ocd2")
 
-# Text-mode arguments in math whose characters are prose.  Not \texttt (code-like),
-# \operatorname (a function's name), \tag, \label and friends.
-TEXT_MACROS = frozenset(
-    {"text", "mbox", "hbox", "textrm", "textbf", "textit", "textsf", "textup", "textnormal", "textsc", "emph"}
-)
+# Text-mode arguments in math whose characters are prose: not \texttt (code-like), \tag, \label and friends.
+TEXT_MACROS = TEXT_MODE - NOT_PROSE
 # Macros whose last argument is content in the surrounding mode, with how many arguments
 # they must have been parsed with for that argument to be the content (\color{red} alone is not).
 MODE_KEEPING_MACROS = {"color": 2, "textcolor": 2, "colorbox": 2, "underline": 1}
@@ -205,8 +205,6 @@ def _batch(convert: Callable[[str], str], texts: list[str]) -> list[str]:
 
 
 def default_phrases() -> Path:
-    from bookgen.latex.templating import builtin_template_dir
-
     return builtin_template_dir() / "phrases.tsv"
 
 
@@ -431,29 +429,37 @@ def convert_book(
                 on_post(post, value, new)
             return new
 
-        def inline(node):
-            if isinstance(node, m.Text):
-                new = convert_prose(node.text, text)
-                return node if new == node.text else m.Text(new)
-            if isinstance(node, m.Math):
-                new = convert_math(node.tex, text)
-                return node if new == node.tex else dataclasses.replace(node, tex=new)
-            return node
-
+        inline = _inline_converter(text)
         new_post = map_post(post, inline)
         new_post = dataclasses.replace(new_post, title=convert_prose(post.title, text))
-        return dataclasses.replace(ch, post=new_post, title=convert_prose(ch.title, text))
+        return dataclasses.replace(ch, post=new_post, title=map_inlines(ch.title, inline))
 
+    volume = _inline_converter(convert)
     return dataclasses.replace(
         book,
-        title=convert_prose(book.title, convert),
-        subtitle=convert_prose(book.subtitle, convert),
-        author=convert_prose(book.author, convert),
+        title=map_inlines(book.title, volume),
+        subtitle=map_inlines(book.subtitle, volume),
+        author=map_inlines(book.author, volume),
         chapters=tuple(chapter(ch) for ch in book.chapters),
     )
 
 
-def run(book: m.Book, context) -> m.Book:
+def _inline_converter(convert: Callable[[str], str]):
+    """What ``convert`` does to one inline: its prose (not URL-like runs) and the text in its math."""
+
+    def inline(node):
+        if isinstance(node, m.Text):
+            new = convert_prose(node.text, convert)
+            return node if new == node.text else m.Text(new)
+        if isinstance(node, m.Math):
+            new = convert_math(node.tex, convert)
+            return node if new == node.tex else dataclasses.replace(node, tex=new)
+        return node
+
+    return inline
+
+
+def run(book: m.Book, context: Context) -> m.Book:
     config = context.traditional
     if not config:
         return book
@@ -477,5 +483,9 @@ def run(book: m.Book, context) -> m.Book:
 
     converted = convert_book(book, lambda value: table[value] if value in table else converter(value), on_post)
     for ch in book.chapters:
-        context.report(ch.post, 1, PASS, f"converted {changed[ch.post.id]} text spans ({config})")
+        context.report(ch.post, 1, NAME, f"converted {changed[ch.post.id]} text spans ({config})")
     return dataclasses.replace(converted, language=config)
+
+
+# One volume at a time: every distinct string of the book goes to OpenCC in one batch.
+PASS = Pass(NAME, run, whole_volume=True)

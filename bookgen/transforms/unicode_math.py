@@ -54,10 +54,11 @@ import re
 import unicodedata
 from typing import Callable
 
-from bookgen import fonts
 from bookgen import model as m
-from bookgen.transforms import Context, tex
-from bookgen.transforms.walk import map_blocks, map_inlines, map_math, map_posts
+from bookgen.catalogue import CJK_CHARACTERS, TEXT_MODE, UNSETTLED, until_stable
+from bookgen.transforms import tex
+from bookgen.transforms.base import Context, Pass
+from bookgen.transforms.walk import map_blocks, map_inlines, map_math
 
 NAME = "unicode-math"
 
@@ -176,14 +177,8 @@ FULLWIDTH_SPECIAL = {"＃": r"\#", "＄": r"\$", "％": r"\%", "＆": r"\&", "�
                      "＼": r"\backslash", "～": r"\sim", "＾": r"\hat{}", "＂": "''", "｀": "`", "＠": r"\text{@}",
                      "｜": "|"}  # fmt: skip
 
-# Python's re has no \p{Han}: the CJK blocks by code point (ideographs, radicals, kana, bopomofo, hangul,
-# CJK symbols and punctuation, enclosed CJK, compatibility ideographs and forms, and the supplementary
-# ideographic planes), plus curly quotes, the em dash and the corner brackets the blog writes in text.
-_CJK = (
-    "\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u3130-\u318f\u3190-\u31ff\u3200-\u32ff"
-    "\u3300-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe10-\ufe1f\ufe30-\ufe4f"
-    "\uff5f-\uff60\uff61-\uff9f\U00020000-\U0003134f“”‘’—"
-)
+# CJK text in math: the catalogue's CJK characters, plus the curly quotes and the em dash the blog writes in it.
+_CJK = CJK_CHARACTERS + "“”‘’—"
 _RUN = re.compile(
     f"[{_CJK}]+(?:(?:[{CJK_TRAILING_PUNCT}]+[ \t\n\u3000]*|[ \t\n\u3000]+)[{_CJK}]+)*[{CJK_TRAILING_PUNCT}]*"
 )
@@ -191,10 +186,6 @@ _RUN = re.compile(
 _CONTROL_WORD_END = re.compile(r"(?<!\\)(?:\\\\)*\\[^\W\d_]+$")
 _SINGLE_TOKEN = re.compile(r"^(?:\\[A-Za-z]+|\\.|.)$", re.S)
 
-TEXT_MODE = frozenset(
-    {"text", "textrm", "textbf", "textit", "textsf", "texttt", "textup", "textmd", "textsl", "textsc",
-     "textnormal", "mbox", "hbox", "fbox", "emph", "tag", "intertext", "shortintertext"}
-)  # fmt: skip
 # Arguments that are not typeset (names, URLs, colours, CSS): their characters are left alone.
 # None means every argument.
 NOT_TYPESET: dict[str, frozenset[int] | None] = {
@@ -212,12 +203,13 @@ HasGlyph = Callable[[str], bool]
 
 
 def text_fonts_have(context: Context | None = None) -> HasGlyph:
-    """Whether prose sets a character without help, by the book's fonts (bookgen's own without a context).
+    """Whether prose sets a character without help, by the book's fonts.
 
-    Fonts that cannot be checked (no fontconfig) are taken to have everything: the text is left as written.
+    Fonts that are not known (no context, or a context without them) or cannot be checked (no
+    fontconfig) are taken to have everything: the text is left as written.
     """
-    chooser = (context.glyphs if context else None) or fonts.default_chooser(context.traditional if context else None)
-    return chooser.text_has if not chooser.problem else (lambda char: True)
+    chooser = context.glyphs if context else None
+    return chooser.text_has if chooser is not None and not chooser.problem else (lambda char: True)
 
 
 def is_letter(char: str) -> bool:
@@ -557,15 +549,9 @@ def fix_math(source: str, has_glyph: HasGlyph | None = None) -> tuple[str, list[
     Repeated until nothing changes: splitting a control word (``\\fracα`` → ``\\frac\\alpha``)
     can give a macro arguments, which moves what follows in or out of a text argument.
     """
-    notes: list[tuple[str, bool]] = []
     has = has_glyph or text_fonts_have()
-    for _round in range(6):
-        fixed, more = _fix_math_once(source, has)
-        notes.extend(n for n in more if n not in notes)
-        if fixed == source:
-            break
-        source = fixed
-    return source, notes
+    source, (notes,), settled = until_stable(lambda text: _fix_math_once(text, has), source)
+    return source, list(dict.fromkeys(notes + ([] if settled else [(UNSETTLED, True)])))
 
 
 def _fix_math_once(source: str, has: HasGlyph) -> tuple[str, list[tuple[str, bool]]]:
@@ -657,32 +643,10 @@ def fix_text(
     return tuple(parts), out.notes
 
 
-def text_tex(text: str, glyphs=None) -> str:
-    r"""Escaped TeX for a plain string set as text and bookmarked (a chapter or book title).
-
-    Like ``escape_text``, but a symbol the text fonts lack becomes ``\texorpdfstring{$…$}{…}``:
-    ``【搜出来的文本】⋅（一）`` → ``【搜出来的文本】\texorpdfstring{$\cdot$}{⋅}（一）``; with the ``glyphs``
-    pass's setter (``glyphs.GlyphSetter``), any other character the fonts lack gets its fallback font.
-    """
-    from bookgen.latex.escape import escape_text
-
-    has = glyphs.chooser.text_has if glyphs is not None else None
-    parts, _notes = fix_text(m.Text(text), heading=True, has_glyph=has)
-    out = []
-    for part in parts:
-        if not isinstance(part, m.Text):
-            out.append(part.tex)
-        elif glyphs is not None and glyphs.needs_work(part.text, "text"):
-            out.append(glyphs.tex(part.text, "text")[0])
-        else:
-            out.append(escape_text(part.text))
-    return "".join(out)
-
-
 # ---------------------------------------------------------------- the pass
 
 
-def run(book: m.Book, context: Context) -> m.Book:
+def run(post: m.Post, context: Context) -> m.Post:
     has = text_fonts_have(context)
 
     def per_math(post: m.Post, math: m.Math) -> m.Math:
@@ -691,8 +655,46 @@ def run(book: m.Book, context: Context) -> m.Book:
             context.report(post, math.line, NAME, message, warning=warning)
         return dataclasses.replace(math, tex=source) if source != math.tex else math
 
-    book = map_math(book, per_math)
-    return map_posts(book, lambda post: _fix_prose(post, context, has))
+    return _fix_prose(map_math(post, per_math), context, has)
+
+
+TITLES = "titles"
+
+
+def set_titles(book: m.Book, context: Context) -> m.Book:
+    """Pass ``titles``: the book's and the chapters' titles, set like headings (they are bookmarked too).
+
+    A symbol the text fonts lack becomes math with a plain-text bookmark:
+    ``【搜出来的文本】⋅（一）`` → ``【搜出来的文本】\texorpdfstring{$\cdot$}{⋅}（一）``.
+    """
+    has = text_fonts_have(context)
+
+    def fixed(nodes: tuple, report) -> tuple:
+        def fn(node):
+            if not isinstance(node, m.Text):
+                return node
+            parts, notes = fix_text(node, True, has)
+            for message, warning in notes:
+                report(message, warning)
+            return parts if len(parts) != 1 else parts[0]
+
+        return map_inlines(nodes, fn)
+
+    def volume_report(message: str, warning: bool) -> None:
+        context.report_volume(TITLES, message, warning=warning)
+
+    chapters = tuple(
+        dataclasses.replace(ch, title=fixed(ch.title, lambda message, warning, post=ch.post: context.report(
+            post, 1, TITLES, f"title: {message}", warning=warning)))
+        for ch in book.chapters
+    )  # fmt: skip
+    return dataclasses.replace(
+        book,
+        title=fixed(book.title, volume_report),
+        subtitle=fixed(book.subtitle, volume_report),
+        author=fixed(book.author, volume_report),
+        chapters=chapters,
+    )
 
 
 def _fix_prose(post: m.Post, context: Context, has: HasGlyph) -> m.Post:
@@ -725,3 +727,7 @@ def _fix_prose(post: m.Post, context: Context, has: HasGlyph) -> m.Post:
     blocks = map_blocks(post.blocks, None, block_fn)
     footnotes = tuple((label, map_blocks(body, None, block_fn)) for label, body in post.footnotes)
     return dataclasses.replace(post, blocks=blocks, footnotes=footnotes)
+
+
+PASS = Pass(NAME, run)
+TITLES_PASS = Pass(TITLES, set_titles, whole_volume=True)

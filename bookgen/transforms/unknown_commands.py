@@ -30,8 +30,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from bookgen import model as m
-from bookgen.transforms import Context, tex
-from bookgen.transforms.walk import iter_math, map_post, map_posts
+from bookgen.catalogue import UNSETTLED, until_stable
+from bookgen.transforms import tex
+from bookgen.transforms.base import Context, Pass
+from bookgen.transforms.walk import iter_math, map_post
 
 NAME = "unknown-commands"
 KNOWN_FILE = Path(__file__).with_name("known_macros.txt")
@@ -130,16 +132,11 @@ def shown(name: str) -> str:
 def fix(source: str, defined: frozenset[str] | set[str] = frozenset()) -> tuple[str, list[str]]:
     """``source`` with each unknown control sequence shown, and the names that were unknown.
 
-    Repeated until nothing changes, in case a replacement changed how the rest parses.
+    Repeated until nothing changes, in case a replacement changed how the rest parses; should it
+    not settle, the list ends with ``UNSETTLED`` (not a name: it has spaces).
     """
-    unknown: list[str] = []
-    for _round in range(4):
-        fixed, more = _fix_once(source, defined)
-        unknown.extend(n for n in more if n not in unknown)
-        if fixed == source:
-            break
-        source = fixed
-    return source, unknown
+    source, (unknown,), settled = until_stable(lambda text: _fix_once(text, defined), source)
+    return source, list(dict.fromkeys(unknown + ([] if settled else [UNSETTLED])))
 
 
 def _fix_once(source: str, defined: frozenset[str] | set[str]) -> tuple[str, list[str]]:
@@ -165,32 +162,30 @@ def _fix_once(source: str, defined: frozenset[str] | set[str]) -> tuple[str, lis
     return tex.apply_edits(source, edits), unknown
 
 
-def run(book: m.Book, context: Context) -> m.Book:
-    def per_post(post: m.Post) -> m.Post:
-        own = defined_names(post.macros)
-        maths = iter_math(post)
-        macros = []
-        for text in post.macros:
-            fixed, unknown = fix(text, own)
-            for name in unknown:
-                line = _first_use(maths, defined_names([text]))
-                message = f"unknown command \\{name} in a macro the post defines (rendered visibly)"
-                context.report(post, line, NAME, message, warning=True)
-            macros.append(fixed)
-        if tuple(macros) != post.macros:
-            post = dataclasses.replace(post, macros=tuple(macros))
+def run(post: m.Post, context: Context) -> m.Post:
+    own = defined_names(post.macros)
+    maths = iter_math(post)
+    macros = []
+    for text in post.macros:
+        fixed, unknown = fix(text, own)
+        for name in unknown:
+            line = _first_use(maths, defined_names([text]))
+            message = UNSETTLED if name == UNSETTLED else f"unknown command \\{name} in a macro the post defines (rendered visibly)"
+            context.report(post, line, NAME, message, warning=True)
+        macros.append(fixed)
+    if tuple(macros) != post.macros:
+        post = dataclasses.replace(post, macros=tuple(macros))
 
-        def per_math(node):
-            if not isinstance(node, m.Math):
-                return node
-            fixed, unknown = fix(node.tex, own)
-            for name in unknown:
-                context.report(post, node.line, NAME, f"unknown command \\{name} (rendered visibly)", warning=True)
-            return dataclasses.replace(node, tex=fixed) if fixed != node.tex else node
+    def per_math(node):
+        if not isinstance(node, m.Math):
+            return node
+        fixed, unknown = fix(node.tex, own)
+        for name in unknown:
+            message = UNSETTLED if name == UNSETTLED else f"unknown command \\{name} (rendered visibly)"
+            context.report(post, node.line, NAME, message, warning=True)
+        return dataclasses.replace(node, tex=fixed) if fixed != node.tex else node
 
-        return map_post(post, per_math)
-
-    return map_posts(book, per_post)
+    return map_post(post, per_math)
 
 
 def _first_use(maths: list[m.Math], names: set[str]) -> int:
@@ -200,3 +195,6 @@ def _first_use(maths: list[m.Math], names: set[str]) -> int:
             if isinstance(node, tex.LatexMacroNode) and node.macroname in names:
                 return math.line
     return maths[0].line if maths else 1
+
+
+PASS = Pass(NAME, run)

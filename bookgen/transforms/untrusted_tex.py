@@ -36,10 +36,11 @@ import re
 from functools import lru_cache
 
 from bookgen import model as m
-from bookgen.latex.escape import SAFE_URL
+from bookgen.escape import SAFE_URL
 from bookgen.transforms import walk
+from bookgen.transforms.base import Context, Pass
 
-PASS = "untrusted-tex"
+NAME = "untrusted-tex"
 
 # Exact names (without the backslash) that are never allowed in a post's math.
 DENIED = frozenset(
@@ -259,11 +260,14 @@ def _neutralise(tex: str) -> tuple[str, list[str]]:
     return "".join(out), messages
 
 
-def run(book: m.Book, context) -> m.Book:
+def run(post: m.Post, context: Context) -> m.Post:
     def clean(post: m.Post, math: m.Math):
         tex, messages = neutralise(math.tex)
         for message in messages:
-            context.report(post, math.line, PASS, message)
+            context.report(post, math.line, NAME, message)
         return dataclasses.replace(math, tex=tex) if messages else math
 
-    return walk.map_math(book, clean)
+    return walk.map_math(post, clean)
+
+
+PASS = Pass(NAME, run)

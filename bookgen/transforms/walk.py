@@ -1,4 +1,4 @@
-"""Helpers every pass uses: rebuild a book with a function applied to its math or blocks."""
+"""Helpers every pass uses: rebuild a post (or a book) with a function applied to its math, inlines or blocks."""
 
 from __future__ import annotations
 
@@ -56,13 +56,9 @@ def map_posts(book: m.Book, fn: Callable[[m.Post], m.Post]) -> m.Book:
     return dataclasses.replace(book, chapters=chapters)
 
 
-def map_math(book: m.Book, fn: MathFn) -> m.Book:
-    """Apply ``fn(post, math)`` to every piece of math in the book."""
-
-    def per_post(post: m.Post) -> m.Post:
-        return map_post(post, lambda node: fn(post, node) if isinstance(node, m.Math) else node)
-
-    return map_posts(book, per_post)
+def map_math(post: m.Post, fn: MathFn) -> m.Post:
+    """Apply ``fn(post, math)`` to every piece of math in the post."""
+    return map_post(post, lambda node: fn(post, node) if isinstance(node, m.Math) else node)
 
 
 def iter_math(post: m.Post):

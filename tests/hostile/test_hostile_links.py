@@ -2,7 +2,7 @@
 
 Image placeholders linked their raw ``src``: ``run:/bin/sh``, ``smb://evil.example/share/x.png``
 (which can leak Windows credentials), ``../../etc/passwd``, ``evil.png`` became clickable targets.
-One check closes it (``latex/escape.py``: ``SAFE_URL``, ``url_or_text``): images, placeholders,
+One check closes it (``bookgen/escape.py``: ``SAFE_URL``, ``url_or_text``): images, placeholders,
 prose links, footnotes and the chapter's original URL (``|link`` in chapter.tex.j2) are a link only
 when the address is absolute http/https or mailto, else plain text; blog paths (``/usr/uploads/…``,
 ``/archives/N``) are made absolute with https://spaces.ac.cn first.  ``\\href``/``\\url`` in math use
@@ -82,7 +82,7 @@ def test_placeholders_and_links_write_no_url_for_unsafe_targets():
 
 
 def test_url_or_text():
-    from bookgen.latex.escape import url_or_text
+    from bookgen.escape import url_or_text
 
     assert url_or_text("https://a.org/x#y") == "\\url{https://a.org/x\\#y}"
     assert url_or_text("MAILTO:x@a.org") == "\\url{MAILTO:x@a.org}"

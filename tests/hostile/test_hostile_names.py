@@ -3,7 +3,7 @@
 A post's file name, the manifest's name and the volume's name are written after a ``%`` on the first
 line of the .tex files; a line break in one ends the comment and TeX runs the rest (and a file name
 that is not UTF-8 could not be written at all).  One fix closes
-the three: the ``comment`` Jinja filter (``latex/escape.py`` ``tex_comment``), which every template
+the three: the ``comment`` Jinja filter (``bookgen/escape.py`` ``tex_comment``), which every template
 uses for every value it puts in a comment, shows line breaks and control characters as escapes
 (``\\n``, ``\\x1b``).  The volume name is also refused unless it is a safe identifier as a whole
 (``re.fullmatch``: ``^…$`` let ``"t\\n"`` through).  Titles go through ``|tex``, which now also puts
@@ -21,7 +21,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bookgen.latex.escape import tex_comment
+from bookgen.escape import tex_comment
 from harness import (
     REPO_DIR, Book, assert_clean_outcome, build_must_be_safe, header, make_book, pdf_text, run_build, tex,
 )

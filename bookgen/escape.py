@@ -1,4 +1,7 @@
-"""Escaping prose, URLs and verbatim text for LaTeX."""
+"""Escaping prose, URLs and verbatim text for LaTeX.
+
+Used by the passes (which build TeX) and the writer alike, so it belongs to neither.
+"""
 
 from __future__ import annotations
 
