@@ -8,8 +8,8 @@
     same files, one process per file as a user would run it;
 (b) a full build of the demo volume: bookgen's own share (prepare + write)
     versus latexmk/xelatex;
-(c) the normalizer over the corpus: its total, each pass, and its share of a
-    ``--tex-only`` run;
+(c) the normalizer over the corpus: its total, each pass (the timings
+    ``bookgen build -v`` prints), and its share of a ``--tex-only`` run;
 (d) the fallback ladder: a cold build of the diffusion volume against latexmk
     alone on the same .tex (a book without errors costs no extra TeX pass), and
     the same build with one formula TeX rejects (what one fallback round adds).
@@ -31,7 +31,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bookgen import transforms  # noqa: E402
 from bookgen.errors import UserError  # noqa: E402
 from bookgen.manifest import ChapterEntry, Manifest, Volume, load_manifest  # noqa: E402
 from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, write_volume  # noqa: E402
@@ -77,35 +76,6 @@ def corpus_volume(folder: Path) -> tuple[Manifest, Volume, int]:
     return manifest, volume, len(ids)
 
 
-def timed_passes() -> tuple[list, dict[str, float]]:
-    """The normalizer's passes, each wrapped to add its time to a dict."""
-    times: dict[str, float] = {}
-    wrapped = []
-    for name, run in transforms.normalizer_passes():
-        def timed(book, context, run=run, name=name):
-            start = time.perf_counter()
-            try:
-                return run(book, context)
-            finally:
-                times[name] = times.get(name, 0.0) + time.perf_counter() - start
-
-        wrapped.append((name, timed))
-    return wrapped, times
-
-
-def prepare_timed(manifest, volume, options, per_pass: bool):
-    """prepare_volume, optionally with per-pass timings (by swapping in wrapped passes)."""
-    if not per_pass:
-        return prepare_volume(manifest, volume, options), {}
-    wrapped, times = timed_passes()
-    original = transforms.normalizer_passes
-    transforms.normalizer_passes = lambda: wrapped
-    try:
-        return prepare_volume(manifest, volume, options), times
-    finally:
-        transforms.normalizer_passes = original
-
-
 # ---------------------------------------------------------------- (a) and (c)
 
 
@@ -120,7 +90,8 @@ def bench_corpus(folder: Path, repeat: int, use_pandoc: bool) -> None:
     for _ in range(repeat):
         clear_caches()
         start = time.perf_counter()
-        prepared, pass_times = prepare_timed(manifest, volume, options, per_pass=True)
+        prepared = prepare_volume(manifest, volume, options)
+        pass_times = prepared.pass_times  # what `bookgen build -v` prints, from the same clock
         with tempfile.TemporaryDirectory() as tmp:
             write_start = time.perf_counter()
             write_volume(prepared, Path(tmp) / "corpus")
@@ -131,7 +102,7 @@ def bench_corpus(folder: Path, repeat: int, use_pandoc: bool) -> None:
     files = sum(1 for p in prepared.files if p.startswith("posts/"))
     print(f"posts: {count} ({files} .tex files), best of {repeat}")
     print(f"bookgen total (read + normalize + render + write): {seconds(total)}  ({total / count * 1000:.1f} ms/post)")
-    for stage in ("load+parse", "normalize", "glyphs", "render"):
+    for stage in ("load+parse", "normalize", "render"):
         print(f"  {stage:<12} {seconds(stages.get(stage, 0.0))}")
     print(f"  {'write':<12} {seconds(write)}")
 

@@ -19,6 +19,7 @@ from bookgen.fetch import fetch_volume
 from bookgen.manifest import TRADITIONAL_CONFIGS, Manifest, load_manifest
 from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, source_folders
 from bookgen.sources import SourceIndex
+from bookgen.transforms import PASS_NAMES
 from bookgen.web import DEFAULT_BASE_URL, Client
 
 MANIFEST_HELP = "The manifest of volumes (default: ./series.yaml)."
@@ -134,13 +135,14 @@ def list_volumes(manifest_path: Path, sources: tuple[Path, ...]):
             click.echo(printable(f"  {number:>3}. {entry.id}{title}  {status}"))
 
 
-def build_options_from(sources, out_dir, template_dirs, traditional, *, tex_only: bool, **more) -> BuildOptions:
+def build_options_from(sources, out_dir, template_dirs, traditional, skip_passes, *, tex_only: bool, **more) -> BuildOptions:
     return BuildOptions(
         sources=tuple(sources),  # as given, so messages show the paths the user typed
         out_dir=out_dir,
         template_dirs=tuple(p.resolve() for p in template_dirs),
         traditional=traditional,
         tex_only=tex_only,
+        skip_passes=frozenset(skip_passes),
         **more,
     )
 
@@ -153,6 +155,8 @@ def build_options(function):
                      help="A folder of templates overriding the built-in ones by file name (repeatable)."),
         click.option("--traditional", type=click.Choice(TRADITIONAL_CONFIGS + ("none",)), default=None,
                      help="Convert to Traditional Chinese with this OpenCC config (overrides the manifest; 'none' keeps Simplified)."),
+        click.option("--skip-pass", "skip_passes", multiple=True, type=click.Choice(PASS_NAMES), metavar="NAME",
+                     help=f"Leave a normalizer pass out, to see what it does (repeatable): {', '.join(PASS_NAMES)}."),
         sources_option,
         manifest_option,
     ]  # fmt: skip
@@ -170,10 +174,10 @@ def build_options(function):
 @click.option("--tex-timeout", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               help="Stop TeX when it prints nothing for this long: a loop (default 60).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Also print every repair and warning.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print every repair and warning, and each pass's time.")
 @user_errors
-def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, tex_only, strict, tex_timeout, quiet,
-          verbose):  # fmt: skip
+def build(volumes, out_dir, template_dirs, traditional, skip_passes, sources, manifest_path, tex_only, strict,
+          tex_timeout, quiet, verbose):  # fmt: skip
     """Build VOLUMES (default: all) into OUT/<volume>.pdf.
 
     A formula (or paragraph, table…) TeX rejects is shown as its TeX source in
@@ -183,8 +187,8 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
     """
     check_out_folder(out_dir)
     manifest = load_manifest(manifest_path)
-    options = build_options_from(sources, out_dir, template_dirs, traditional, tex_only=tex_only, strict=strict,
-                                 tex_timeout=tex_timeout)  # fmt: skip
+    options = build_options_from(sources, out_dir, template_dirs, traditional, skip_passes, tex_only=tex_only,
+                                 strict=strict, tex_timeout=tex_timeout)  # fmt: skip
     say = (lambda *a, **k: None) if quiet else click.echo
     chosen = selected_volumes(manifest, volumes)
     check_out_folder(out_dir, chosen)
@@ -208,6 +212,7 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
         if verbose:
             for diagnostic in result.reporter.items:
                 click.echo(str(diagnostic))
+            click.echo(pass_times(result.key, item.pass_times))
         repairs = ", ".join(result.reporter.summary_lines()) or "none"
         say(f"{result.key}: repairs: {repairs}  (full report: {result.volume_dir / 'report.txt'})")
         seconds = time.perf_counter() - start
@@ -224,6 +229,12 @@ def build(volumes, out_dir, template_dirs, traditional, sources, manifest_path, 
                 click.echo(printable(f"{result.key}: warning: {problem} (see {result.volume_dir / 'main.log'})"), err=True)
         else:
             say(f"{result.key}: wrote {len(result.files_written)} changed .tex files in {result.volume_dir} ({seconds:.1f}s)")
+
+
+def pass_times(key: str, times: dict[str, float]) -> str:
+    """``diffusion: passes: math-cleanup 12 ms, untrusted-tex 30 ms, …`` in the order they ran."""
+    shown = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in times.items())
+    return f"{key}: passes: {shown} (total {sum(times.values()):.2f} s)"
 
 
 def log_problems(log) -> list[str]:
@@ -244,11 +255,11 @@ def log_problems(log) -> list[str]:
 @build_options
 @click.option("--strict", is_flag=True, help="Exit 1 when anything was only warned about (dangling references, unknown commands).")
 @user_errors
-def check(volumes, out_dir, template_dirs, traditional, sources, manifest_path, strict):
+def check(volumes, out_dir, template_dirs, traditional, skip_passes, sources, manifest_path, strict):
     """Run everything but TeX and print every repair and warning as `post.md:LINE: [pass] what changed`."""
     check_out_folder(out_dir)
     manifest = load_manifest(manifest_path)
-    options = build_options_from(sources, out_dir, template_dirs, traditional, tex_only=True)
+    options = build_options_from(sources, out_dir, template_dirs, traditional, skip_passes, tex_only=True)
     warned = 0
     for volume in selected_volumes(manifest, volumes):
         prepared = prepare_volume(manifest, volume, options)
