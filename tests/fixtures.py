@@ -14,7 +14,8 @@ from pathlib import Path
 
 from bookgen import model as m
 from bookgen.diagnostics import Reporter
-from bookgen.transforms import Context
+from bookgen.latex.templating import builtin_chooser
+from bookgen.transforms import Context, Pass
 
 POST_PATH = Path("posts/4242.md")
 MATH_LINE = 7
@@ -131,12 +132,18 @@ def book_of(*inlines: m.Inline, blocks: tuple | None = None, footnotes: tuple = 
     if blocks is None:
         blocks = (m.Paragraph(tuple(inlines), MATH_LINE),)
     post = m.Post(4242, "T", "", "https://spaces.ac.cn/archives/4242", POST_PATH, blocks, footnotes, macros)
-    return m.Book("h", "T", "", "A", "a4paper", (m.Chapter(post, "T"),))
+    return m.Book("h", m.text("T"), (), m.text("A"), "a4paper", (m.Chapter(post, m.text("T")),))
 
 
-def run_pass(run, book: m.Book) -> tuple[m.Book, Reporter]:
-    reporter = Reporter()
-    return run(book, Context(reporter=reporter)), reporter
+def context(**options) -> Context:
+    """A context as a build makes one: a fresh reporter, and the fonts of bookgen's own preamble."""
+    return Context(reporter=Reporter(), glyphs=builtin_chooser(options.pop("traditional", None)), **options)
+
+
+def run_pass(found: Pass, book: m.Book, **options) -> tuple[m.Book, Reporter]:
+    """``book`` through one pass (``module.PASS``), and what it reported."""
+    ctx = context(**options)
+    return found.apply(book, ctx), ctx.reporter
 
 
 def only_math(book: m.Book) -> m.Math:

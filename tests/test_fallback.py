@@ -30,7 +30,7 @@ def post(*blocks: m.Block, footnotes: tuple = ()) -> m.Post:
 
 
 def book(*posts: m.Post) -> m.Book:
-    return m.Book("t", "书", "", "苏剑林", "a4paper", tuple(m.Chapter(p, p.title) for p in posts))
+    return m.Book("t", m.text("书"), (), m.text("苏剑林"), "a4paper", tuple(m.Chapter(p, m.text(p.title)) for p in posts))
 
 
 def render(the_book: m.Book):

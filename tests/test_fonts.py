@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from bookgen import fonts
+from bookgen.latex.templating import builtin_chooser
 from bookgen.fonts import AS_IS, LATIN, Coverage, Fallback, FontSetup, GlyphChooser, XeCJKClasses
 
 CJK_RANGES = [(0x3000, 0x303F), (0x4E00, 0x9FFF), (0x20000, 0x2A6DF)]
@@ -207,7 +208,7 @@ def test_setup_sh_installs_the_chains_packages():
 @needs_fontconfig
 @pytest.mark.parametrize("traditional", [None, "s2tw", "s2hk"])
 def test_the_builtin_preamble_fonts_are_checked(traditional):
-    chooser = fonts.default_chooser(traditional)
+    chooser = builtin_chooser(traditional)
     assert chooser.problem == ""
     assert chooser.choose("中", "text")[1] == AS_IS and chooser.choose("ʊ", "text")[1] not in (AS_IS, None)
     assert chooser.choose("\U00020000", "text")[1] not in (AS_IS, None)  # CJK Extension B: the chain has it
@@ -220,7 +221,7 @@ def test_emulated_classes_are_xetex_own(tmp_path, tex_available):
     from bookgen.latex.language import language_for
     from bookgen.latex.templating import template_environment
 
-    book = m.Book("k", "t", "s", "a", "a4paper", ())
+    book = m.Book("k", m.text("t"), m.text("s"), m.text("a"), "a4paper", ())
     preamble = template_environment(()).get_template("preamble.tex.j2").render(
         book=book, language=language_for(None), extra_preamble=""
     )
@@ -241,7 +242,7 @@ def test_emulated_classes_are_xetex_own(tmp_path, tex_available):
     numbers.setdefault(0, "Default")
     changes = sorted({int(a): int(b) for a, b in re.findall(r"^(\d+):(\d+)$", (tmp_path / "classes.txt").read_text(), re.M)}.items())
     assert len(changes) > 50
-    ours = fonts.default_chooser(None).classes
+    ours = builtin_chooser(None).classes
     for (start, number), following in zip(changes, changes[1:] + [(0x110000, None)]):
         name = numbers.get(number, f"#{number}")
         for code in {start, following[0] - 1, (start + following[0] - 1) // 2}:

@@ -7,7 +7,7 @@ from pathlib import Path
 from bookgen import model as m
 from bookgen.diagnostics import Reporter
 from bookgen.escape import escape_code
-from bookgen.latex.writer import render_post_body
+from bookgen.latex.writer import render_post_body, render_title
 from bookgen.transforms import Context, glyphs, unicode_math
 from fixtures import MATH_LINE, book_of
 from test_fonts import fake_chooser
@@ -28,7 +28,7 @@ def test_a_book_without_such_characters_is_unchanged():
     book = book_of(m.Text("中文 text"), m.Code("x = 1"), m.Math(r"\text{中文}", False, MATH_LINE))
     out, reporter = run(book)
     assert out.chapters[0].post is book.chapters[0].post  # not even rebuilt
-    assert out.options["extra_preamble"] == ""
+    assert out.font_declarations == ()
     assert reporter.items == []
 
 
@@ -91,7 +91,7 @@ def test_text_in_math_gets_the_switch_and_math_stays():
 
 def test_the_preamble_loads_only_the_fonts_used_in_chain_order():
     out, _ = run(book_of(m.Text("😀ʊ")))
-    lines = out.options["extra_preamble"].splitlines()
+    lines = list(out.font_declarations)
     assert lines[0].startswith("% ")
     assert lines[1:] == [
         "\\newfontfamily\\bookgenfontemoji{Emoji}[AutoFakeBold=2,AutoFakeSlant=0.15]",
@@ -99,14 +99,14 @@ def test_the_preamble_loads_only_the_fonts_used_in_chain_order():
     ]
 
 
-def test_titles_are_checked_and_set_by_the_filter():
+def test_titles_are_checked_and_set_like_text():
     book = book_of(m.Text("x"))
-    book = m.Book(book.key, "中ʊ", "", "", book.paper, book.chapters)
-    out, _ = run(book)
-    setter = out.options["glyphs"]
-    assert "bookgenfontserif" in out.options["extra_preamble"]
-    assert unicode_math.text_tex("中ʊ_1", setter) == r"中\bookgenglyph{serif}{ʊ}\_1"
-    assert unicode_math.text_tex("中ʊ_1") == r"中ʊ\_1"  # without the pass: escaped only
+    book = m.Book(book.key, m.text("中ʊ_1"), (), (), book.paper, book.chapters)
+    out, reporter = run(book)
+    assert any("bookgenfontserif" in line for line in out.font_declarations)
+    assert out.title == (m.Text("中"), m.RawTex(r"\bookgenglyph{serif}{ʊ}"), m.Text("_1"))
+    assert render_title(out.title) == r"中\bookgenglyph{serif}{ʊ}\_1"
+    assert render_title(book.title) == r"中ʊ\_1"  # without the pass: escaped only
 
 
 def test_everywhere_in_a_post():

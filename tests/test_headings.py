@@ -66,7 +66,7 @@ def test_a_volume_numbers_each_post_like_a_book():
         read_post_text("90002.md", "## 一\n\n#### 一点一\n\n#### 一点二\n\n## 二\n", False),
         read_post_text("90003.md", "## 一\n\n### 一点一\n\n#### 一点一点一\n", False),
     ]
-    book, reporter = run_pass(headings.run, book_of(posts))
+    book, reporter = run_pass(headings.PASS, book_of(posts))
     numbers = [section_numbers(render_post_body(chapter.post)) for chapter in book.chapters]
     assert numbers == [["1.1", "1.1.1", "1.2"], ["1.1", "1.1.1", "1.1.2", "1.2"], ["1.1", "1.1.1", "1.1.1.1"]]
     assert [(d.path, d.line) for d in reporter.items] == [("posts/90001.md", 1), ("posts/90002.md", 1)]

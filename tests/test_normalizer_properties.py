@@ -1,4 +1,4 @@
-r"""Properties of the whole normalizer (``run_passes``) over generated volumes.
+r"""Properties of the normalizer's repairs (``transforms.REPAIRS``) over generated volumes.
 
 Posts are built from CJK prose and math assembled from a vocabulary of the
 blog's fragments (``\frac``, ``\label``/``\eqref`` over a few shared names,
@@ -25,7 +25,8 @@ from bookgen import model as m
 from bookgen.diagnostics import Reporter
 from bookgen.latex.writer import render_post_body
 from bookgen.readers.markdown import read_markdown
-from bookgen.transforms import Context, run_passes
+from bookgen.latex.templating import builtin_chooser
+from bookgen.transforms import REPAIRS, Context, run_passes
 from bookgen.transforms.walk import iter_math, map_post
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -102,13 +103,13 @@ def posts(draw, post_id: int, tex=math_tex, text=prose) -> m.Post:
 @st.composite
 def volumes(draw, tex=math_tex, text=prose) -> m.Book:
     count = draw(st.integers(1, 3))
-    chapters = tuple(m.Chapter(draw(posts(90001 + n, tex, text)), f"P{n}") for n in range(count))
-    return m.Book("props", "T", "", "A", "a4paper", chapters)
+    chapters = tuple(m.Chapter(draw(posts(90001 + n, tex, text)), m.text(f"P{n}")) for n in range(count))
+    return m.Book("props", m.text("T"), (), m.text("A"), "a4paper", chapters)
 
 
 def normalize(book: m.Book) -> tuple[m.Book, Reporter]:
     reporter = Reporter()
-    return run_passes(book, Context(reporter=reporter)), reporter
+    return run_passes(book, Context(reporter=reporter, glyphs=builtin_chooser()), REPAIRS), reporter
 
 
 # ---------------------------------------------------------------- the properties
@@ -182,12 +183,12 @@ def test_normalizer_properties_on_arbitrary_markdown(first: str, second: str):
     """Arbitrary Markdown through the reader, then the passes: the same four properties."""
     try:
         chapters = tuple(
-            m.Chapter(read_markdown(text, Path("posts") / f"{90001 + n}.md", 90001 + n), f"P{n}")
+            m.Chapter(read_markdown(text, Path("posts") / f"{90001 + n}.md", 90001 + n), m.text(f"P{n}"))
             for n, text in enumerate((first, second))
         )
     except Exception:  # the reader's robustness is tested elsewhere; here only the normalizer's
         assume(False)
-    check_volume(m.Book("props", "T", "", "A", "a4paper", chapters))
+    check_volume(m.Book("props", m.text("T"), (), m.text("A"), "a4paper", chapters))
 
 
 def test_labels_are_namespaced_once_and_resolved():
@@ -205,7 +206,7 @@ def test_labels_are_namespaced_once_and_resolved():
     )
     second = post(90002, m.Math(r"\begin{align*}a &= b\label{eq:x}\\ c &= d\end{align*}", True, 1),
                   m.Math(r"\eqref{eq:x}", False, 1))  # fmt: skip
-    book = m.Book("props", "T", "", "A", "a4paper", (m.Chapter(first, "A"), m.Chapter(second, "B")))
+    book = m.Book("props", m.text("T"), (), m.text("A"), "a4paper", (m.Chapter(first, m.text("A")), m.Chapter(second, m.text("B"))))
     check_volume(book)
     once, reporter = normalize(book)
     body = "\n".join(render_post_body(ch.post) for ch in once.chapters)
@@ -223,7 +224,7 @@ def test_html2text_repairs_run_once():
     paragraph = m.Paragraph((math, m.Math("\\\\\\x", True, 2)), 1)
     post = m.Post(90001, "T", "", "https://spaces.ac.cn/archives/90001", Path("posts/90001.md"), (paragraph,),
                   mirror="html2text")  # fmt: skip
-    book = m.Book("props", "T", "", "A", "a4paper", (m.Chapter(post, "A"),))
+    book = m.Book("props", m.text("T"), (), m.text("A"), "a4paper", (m.Chapter(post, m.text("A")),))
     check_volume(book)
     once, _ = normalize(book)
     assert "a \\\\\n\\{x\\}" in iter_math(once.chapters[0].post)[0].tex

@@ -63,7 +63,9 @@ from bookgen.diagnostics import Reporter
 from bookgen.latex.writer import LINE_MARK, render_post_body
 from bookgen.readers.markdown import read_markdown
 from bookgen.sources import archive_id_of
-from bookgen.transforms import Context, normalizer_passes
+from bookgen.figures import figures_to_install
+from bookgen.transforms import PASSES
+from fixtures import context as make_context
 from fixtures import decode, read_fixture, write_fixture
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
@@ -168,8 +170,8 @@ def all_cases() -> list[Case]:
 
 
 def pass_functions(names: list[str]):
-    table = dict(normalizer_passes())
-    return [(name, table[name]) for name in names]
+    table = {found.name: found for found in PASSES}
+    return [(name, table[name].apply) for name in names]
 
 
 def split_posts(source: str) -> list[tuple[str, str]]:
@@ -197,7 +199,7 @@ def read_post_text(name: str, text: str, html2text: bool) -> m.Post:
 
 
 def book_of(posts: list[m.Post]) -> m.Book:
-    return m.Book("cases", "T", "", "A", "a4paper", tuple(m.Chapter(p, p.title) for p in posts))
+    return m.Book("cases", m.text("T"), (), m.text("A"), "a4paper", tuple(m.Chapter(p, m.text(p.title)) for p in posts))
 
 
 def math_post(case: Case) -> m.Post:
@@ -234,9 +236,9 @@ def run_case(case: Case, tmp_path: Path) -> tuple[str, list[str]]:
     book = book_of(posts)
     before = [p for p in options.get("after", "").split(",") if p.strip()]
     for _name, run in pass_functions([p.strip() for p in before]):
-        book = run(book, Context(reporter=Reporter(), image_dirs=image_dirs))
-    reporter = Reporter()
-    context = Context(reporter=reporter, image_dirs=image_dirs)
+        book = run(book, make_context(image_dirs=image_dirs))
+    context = make_context(image_dirs=image_dirs)
+    reporter = context.reporter
     ((_name, run),) = pass_functions([case.pass_name])
     book = run(book, context)
     out_posts = [ch.post for ch in book.chapters]
@@ -257,7 +259,7 @@ def run_case(case: Case, tmp_path: Path) -> tuple[str, list[str]]:
             lines.append("+ " + (node.tex if isinstance(node, (m.RawTex, m.Math)) else repr(node)))
     for post in out_posts:
         lines.extend(f"macro: {macro}" for macro in post.macros)
-    for build_name, source in sorted(context.options.get("images", {}).items()):
+    for build_name, source in sorted(figures_to_install(book).items()):
         lines.append(f"copy: {build_name} ← {source.relative_to(image_dirs[0].resolve()).as_posix()}")
 
     several = len(out_posts) > 1
@@ -341,7 +343,7 @@ def test_removing_a_line_s_only_content_leaves_no_blank_line():
     (post,) = [read_post_text("4242.md", "设$x +\n\\label{eq:x}\ny$，见$\\eqref{eq:x}$。\n", False)]
     book = book_of([post])
     for _name, run in pass_functions(["labels"]):
-        book = run(book, Context(reporter=Reporter()))
+        book = run(book, make_context())
     math = [n for n in book.chapters[0].post.blocks[0].children if isinstance(n, m.Math)]
     assert math[0].tex == "x +\ny"
 

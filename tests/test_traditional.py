@@ -244,11 +244,11 @@ def sample_book() -> m.Book:
     )
     return m.Book(
         key="t",
-        title="低秩近似之路",
-        subtitle="系列文章",
-        author="苏剑林",
+        title=m.text("低秩近似之路"),
+        subtitle=m.text("系列文章"),
+        author=m.text("苏剑林"),
         paper="a5paper",
-        chapters=(m.Chapter(post=post, title="第一章：从矩阵说起"),),
+        chapters=(m.Chapter(post=post, title=m.text("第一章：从矩阵说起")),),
     )
 
 
@@ -257,9 +257,9 @@ def test_run_converts_prose_and_keeps_the_rest():
     book = tr.run(sample_book(), Context(reporter=reporter, traditional="s2tw"))
     post = book.chapters[0].post
     heading, paragraph, code, items, table, figure, quote = post.blocks
-    assert (book.title, book.subtitle, book.author) == ("低秩近似之路", "系列文章", "蘇劍林")
+    assert (book.title, book.subtitle, book.author) == (m.text("低秩近似之路"), m.text("系列文章"), m.text("蘇劍林"))
     assert book.language == "s2tw"
-    assert book.chapters[0].title == "第一章：從矩陣說起" and post.title == "從矩陣說起"
+    assert book.chapters[0].title == m.text("第一章：從矩陣說起") and post.title == "從矩陣說起"
     assert heading.children == (m.Text("參數估計"),) and heading.anchor == "参数估计"
     text, math, strong, code_inline, link, autolink, ref, footref, raw = paragraph.children
     assert text == m.Text("設矩陣")
@@ -383,7 +383,7 @@ def invariants(post: m.Post) -> dict[str, list]:
 @given(POSTS, st.sampled_from(tr.CONFIGS))
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_property_only_prose_changes(post, config):
-    book = m.Book(key="k", title="标题", subtitle="", author="作者", paper="a4paper", chapters=(m.Chapter(post, post.title),))
+    book = m.Book(key="k", title=m.text("标题"), subtitle=(), author=m.text("作者"), paper="a4paper", chapters=(m.Chapter(post, m.text(post.title)),))
     converted = tr.run(book, Context(reporter=Reporter(), traditional=config))
     after = converted.chapters[0].post
     assert invariants(after) == invariants(post)

@@ -30,7 +30,12 @@ from bookgen.transforms.unicode_math import (
     COMBINING, FULLWIDTH_SPECIAL, SUBSCRIPTS, SUPERSCRIPTS, SYMBOLS, ZERO_WIDTH, fix_math, text_fonts_have,
 )  # fmt: skip
 from bookgen.transforms.unknown_commands import known_macros
+from bookgen.latex.templating import builtin_chooser
+from bookgen.latex.writer import render_title
 from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, check_case_titles, check_math_case, decode, only_math, read_math_cases, rendered, run_pass
+
+# What the fonts of bookgen's own preamble set as text (a build asks its own preamble).
+HAS = builtin_chooser().text_has
 
 CASES_FILE = Path(__file__).resolve().parent / "cases" / "unicode_math.txt"
 
@@ -47,7 +52,7 @@ CASES = read_math_cases(CASES_FILE)
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_unicode_math_case(case: MathCase, update_golden: bool):
-    book, reporter = run_pass(unicode_math.run, book_of(m.Math(decode(case.source), True, MATH_LINE)))
+    book, reporter = run_pass(unicode_math.PASS, book_of(m.Math(decode(case.source), True, MATH_LINE)))
     actual = encode(only_math(book).tex)
     reports = rendered(reporter)
     assert all(d.pass_name == "unicode-math" and d.line == MATH_LINE for d in reporter.items)
@@ -61,13 +66,13 @@ def test_cases_exist():
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_case_output_is_a_fixed_point(case: MathCase):
-    once, _ = fix_math(decode(case.source))
-    assert fix_math(once) == (once, [])
+    once, _ = fix_math(decode(case.source), HAS)
+    assert fix_math(once, HAS) == (once, [])
 
 
 def test_unchanged_math_is_the_same_object():
     math = m.Math(r"\frac{a}{b} + \text{中文}", False, MATH_LINE)
-    book, reporter = run_pass(unicode_math.run, book_of(math))
+    book, reporter = run_pass(unicode_math.PASS, book_of(math))
     assert only_math(book) is math
     assert reporter.items == []
 
@@ -85,7 +90,7 @@ def test_math_everywhere_in_a_post_is_fixed():
         m.Figure("/usr/uploads/x.png", (cjk(8),), 8),
     )
     footnotes = (("1", (m.Paragraph((cjk(9),), 9),)),)
-    book, reporter = run_pass(unicode_math.run, book_of(blocks=blocks, footnotes=footnotes))
+    book, reporter = run_pass(unicode_math.PASS, book_of(blocks=blocks, footnotes=footnotes))
     from bookgen.transforms.walk import iter_math
 
     maths = iter_math(book.chapters[0].post)
@@ -98,27 +103,27 @@ def test_math_everywhere_in_a_post_is_fixed():
 
 def missing_in_text() -> str:
     """A character of the tables that the text fonts lack (read from the fonts), for prose tests."""
-    has = text_fonts_have()
+    has = HAS
     return next(c for c in "⋅ℝ∘⟨" if not has(c))
 
 
 def test_prose_symbol_without_glyph_becomes_inline_math():
     char = missing_in_text()
-    book, reporter = run_pass(unicode_math.run, book_of(m.Text(f"前{char}后")))
+    book, reporter = run_pass(unicode_math.PASS, book_of(m.Text(f"前{char}后")))
     (paragraph,) = book.chapters[0].post.blocks
     assert paragraph.children == (m.Text("前"), m.RawTex(f"${SYMBOLS[char]}$"), m.Text("后"))
     assert [(d.line, d.severity) for d in reporter.items] == [(MATH_LINE, "repair")]
 
 
 def test_prose_symbols_in_a_row_share_one_formula():
-    book, _ = run_pass(unicode_math.run, book_of(m.Text("a⋅∘b")))
+    book, _ = run_pass(unicode_math.PASS, book_of(m.Text("a⋅∘b")))
     (paragraph,) = book.chapters[0].post.blocks
     assert paragraph.children == (m.Text("a"), m.RawTex(r"$\cdot\circ$"), m.Text("b"))
 
 
 def test_prose_with_glyphs_is_the_same_object():
     text = m.Text("中文，“引号”——α×β and é")
-    book, reporter = run_pass(unicode_math.run, book_of(text))
+    book, reporter = run_pass(unicode_math.PASS, book_of(text))
     (paragraph,) = book.chapters[0].post.blocks
     assert paragraph.children[0] is text
     assert reporter.items == []
@@ -127,14 +132,14 @@ def test_prose_with_glyphs_is_the_same_object():
 def test_heading_symbol_keeps_its_bookmark():
     char = missing_in_text()
     heading = m.Heading(2, (m.Text(f"关于{char}"),), 3, f"关于{char}")
-    book, _ = run_pass(unicode_math.run, book_of(blocks=(heading,)))
+    book, _ = run_pass(unicode_math.PASS, book_of(blocks=(heading,)))
     (block,) = book.chapters[0].post.blocks
     assert block.children == (m.Text("关于"), m.RawTex(f"\\texorpdfstring{{${SYMBOLS[char]}$}}{{{char}}}"))
 
 
 def test_prose_emoji_is_left_to_the_glyphs_pass():
     text = m.Text("好😀！")
-    book, reporter = run_pass(unicode_math.run, book_of(text))
+    book, reporter = run_pass(unicode_math.PASS, book_of(text))
     (paragraph,) = book.chapters[0].post.blocks
     assert paragraph.children == (text,)
     assert reporter.items == []
@@ -148,22 +153,27 @@ def test_what_the_text_fonts_have_comes_from_the_context():
 
     for covered, expected in (("⋅", (m.Text("a⋅b"),)), ("", (m.Text("a"), m.RawTex(r"$\cdot$"), m.Text("b")))):
         context = Context(reporter=Reporter(), glyphs=fake_chooser(latin="ab" + covered))
-        book = unicode_math.run(book_of(m.Text("a⋅b")), context)
+        book = unicode_math.PASS.apply(book_of(m.Text("a⋅b")), context)
         assert book.chapters[0].post.blocks[0].children == expected
 
 
 def test_prose_is_not_read_as_tex():
     """A backslash in prose is a character (escaped later), not a control word to keep apart."""
     char = missing_in_text()
-    parts, _ = unicode_math.fix_text(m.Text(f"\\alpha中 {char} $5"))
+    parts, _ = unicode_math.fix_text(m.Text(f"\\alpha中 {char} $5"), has_glyph=HAS)
     assert parts == (m.Text("\\alpha中 "), m.RawTex(f"${SYMBOLS[char]}$"), m.Text(" $5"))
 
 
-def test_text_tex_for_titles():
+def test_titles_are_set_like_headings():
+    """The titles pass: the book's and chapters' titles get \\texorpdfstring for a symbol the fonts lack."""
     char = missing_in_text()
-    assert unicode_math.text_tex(f"【标题】{char}50%") == (
-        f"【标题】\\texorpdfstring{{${SYMBOLS[char]}$}}{{{char}}}50\\%"
-    )
+    book = book_of(m.Text("x"))
+    book = m.Book(book.key, m.text(f"【标题】{char}50%"), (), (), book.paper,
+                  (m.Chapter(book.chapters[0].post, m.text(f"章{char}")),))  # fmt: skip
+    out, reporter = run_pass(unicode_math.TITLES_PASS, book)
+    assert render_title(out.title) == f"【标题】\\texorpdfstring{{${SYMBOLS[char]}$}}{{{char}}}50\\%"
+    assert render_title(out.chapters[0].title) == f"章\\texorpdfstring{{${SYMBOLS[char]}$}}{{{char}}}"
+    assert [d.pass_name for d in reporter.items] == ["titles", "titles"]
 
 
 def test_prose_everywhere_in_a_post():
@@ -175,7 +185,7 @@ def test_prose_everywhere_in_a_post():
         m.Figure("/usr/uploads/x.png", (m.Text(char),), 8),
     )
     footnotes = (("1", (m.Paragraph((m.Link("https://x", (m.Text(char),)),), 9),)),)
-    book, reporter = run_pass(unicode_math.run, book_of(blocks=blocks, footnotes=footnotes))
+    book, reporter = run_pass(unicode_math.PASS, book_of(blocks=blocks, footnotes=footnotes))
     assert sorted({d.line for d in reporter.items}) == [4, 5, 6, 8, 9]
     assert str(book).count(f"RawTex(tex='${SYMBOLS[char]}$')".replace("\\", "\\\\")) == 6
 
@@ -205,7 +215,7 @@ def test_every_replacement_is_ascii():
 
 def test_every_full_width_form_maps_to_ascii():
     for code in range(0xFF01, 0xFF5F):
-        out, _ = fix_math(chr(code))
+        out, _ = fix_math(chr(code), HAS)
         assert out.isascii(), (chr(code), out)
 
 
@@ -222,15 +232,15 @@ PIECES = [
 @given(st.lists(st.sampled_from(PIECES), max_size=25))
 def test_pieces_never_raise_and_are_idempotent(pieces):
     source = "".join(pieces)
-    once, _ = fix_math(source)
-    assert fix_math(once)[0] == once
+    once, _ = fix_math(source, HAS)
+    assert fix_math(once, HAS)[0] == once
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=40))
 def test_arbitrary_text_never_raises_and_is_idempotent(source):
-    once, _ = fix_math(source)
-    assert fix_math(once)[0] == once
+    once, _ = fix_math(source, HAS)
+    assert fix_math(once, HAS)[0] == once
 
 
 def math_mode_chars(source: str) -> str:
@@ -245,15 +255,15 @@ def math_mode_chars(source: str) -> str:
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(PIECES), max_size=25))
 def test_no_non_ascii_left_in_math_mode(pieces):
-    once, _ = fix_math("".join(pieces))
+    once, _ = fix_math("".join(pieces), HAS)
     assert math_mode_chars(once).isascii()
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=30))
 def test_prose_pass_is_idempotent(text):
-    book, _ = run_pass(unicode_math.run, book_of(m.Text(text), m.Math(text, False, MATH_LINE)))
-    again, reporter = run_pass(unicode_math.run, book)
+    book, _ = run_pass(unicode_math.PASS, book_of(m.Text(text), m.Math(text, False, MATH_LINE)))
+    again, reporter = run_pass(unicode_math.PASS, book)
     assert again == book
 
 
@@ -266,21 +276,21 @@ def test_replacements_typeset_without_missing_characters(tmp_path, tex_available
     from bookgen.latex.language import language_for
     from bookgen.latex.templating import template_environment
 
-    book = m.Book("k", "t", "s", "a", "a4paper", ())
+    book = m.Book("k", m.text("t"), m.text("s"), m.text("a"), "a4paper", ())
     preamble = template_environment(()).get_template("preamble.tex.j2").render(
         book=book, language=language_for(None), extra_preamble=""
     )
     chars = sorted(set(SYMBOLS) | set(SUPERSCRIPTS) | set(SUBSCRIPTS)) + ["测试，", "（x）", "x̂", "𝐱𝔼𝜶"]
     lines = []
     for char in chars:
-        math, _ = fix_math(f"a{char}b")
-        text, _ = fix_math(f"\\text{{a{char}b}}")
+        math, _ = fix_math(f"a{char}b", HAS)
+        text, _ = fix_math(f"\\text{{a{char}b}}", HAS)
         lines.append(f"${math}$ ${text}$\\par")
     prose = "".join(c for c in chars if len(c) == 1 and not c.isspace())
     text_node = m.Text(prose)
     from bookgen.latex.writer import Writer
 
-    parts, _ = unicode_math.fix_text(text_node)
+    parts, _ = unicode_math.fix_text(text_node, has_glyph=HAS)
     post = m.Post(1, "t", "", "", Path("x.md"), ())
     lines.append(Writer(post).inlines(parts))
     body = "\n".join(lines)

@@ -37,7 +37,7 @@ CASES = read_math_cases(CASES_FILE)
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_unknown_commands_case(case: MathCase, update_golden: bool):
-    book, reporter = run_pass(unknown_commands.run, book_of(m.Math(case.source, True, MATH_LINE)))
+    book, reporter = run_pass(unknown_commands.PASS, book_of(m.Math(case.source, True, MATH_LINE)))
     actual = only_math(book).tex
     reports = rendered(reporter)
     assert all(d.pass_name == "unknown-commands" and d.line == MATH_LINE for d in reporter.items)
@@ -57,7 +57,7 @@ def test_case_output_is_a_fixed_point(case: MathCase):
 
 def test_unchanged_math_is_the_same_object():
     math = m.Math(r"\frac{a}{b}", False, MATH_LINE)
-    book, reporter = run_pass(unknown_commands.run, book_of(math))
+    book, reporter = run_pass(unknown_commands.PASS, book_of(math))
     assert only_math(book) is math
     assert reporter.items == []
 
@@ -68,7 +68,7 @@ def test_unchanged_math_is_the_same_object():
 def test_names_the_post_defines_are_known():
     macros = (r"\providecommand{\tr}{}\renewcommand{\tr}{\mathop{\text{tr}}}",)
     math = m.Math(r"\tr(A) + \sign(x)", False, MATH_LINE)
-    book, reporter = run_pass(unknown_commands.run, book_of(math, macros=macros))
+    book, reporter = run_pass(unknown_commands.PASS, book_of(math, macros=macros))
     assert only_math(book).tex == r"\tr(A) + {\bookgenunknown{sign}}(x)"
     assert rendered(reporter) == [r"warning: unknown command \sign (rendered visibly)"]
 
@@ -76,7 +76,7 @@ def test_names_the_post_defines_are_known():
 def test_unknown_command_in_a_macro_body_is_shown_where_the_macro_is_first_used():
     macros = (r"\providecommand{\sg}{}\renewcommand{\sg}[1]{\foo{#1}}",)
     blocks = (m.Paragraph((m.Math("x", False, 3),), 3), m.Paragraph((m.Math(r"\sg{y}", False, 5),), 5))
-    book, reporter = run_pass(unknown_commands.run, book_of(blocks=blocks, macros=macros))
+    book, reporter = run_pass(unknown_commands.PASS, book_of(blocks=blocks, macros=macros))
     assert book.chapters[0].post.macros == (r"\providecommand{\sg}{}\renewcommand{\sg}[1]{{\bookgenunknown{foo}}{#1}}",)
     assert [(d.line, d.severity) for d in reporter.items] == [(5, "warning")]
     assert r"\foo" in reporter.items[0].message
@@ -137,7 +137,7 @@ def test_known_macros_match_the_preamble(tmp_path, tex_available):
     from bookgen.latex.language import language_for
     from bookgen.latex.templating import template_environment
 
-    book = m.Book("k", "t", "s", "a", "a4paper", ())
+    book = m.Book("k", m.text("t"), m.text("s"), m.text("a"), "a4paper", ())
     preamble = template_environment(()).get_template("preamble.tex.j2").render(
         book=book, language=language_for(None), extra_preamble=""
     )
@@ -192,8 +192,8 @@ def test_no_unknown_command_survives(pieces):
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=30), st.lists(st.sampled_from(PIECES), max_size=10))
 def test_pass_is_idempotent_on_books(text, pieces):
-    book, _ = run_pass(unknown_commands.run, book_of(m.Text(text), m.Math("".join(pieces), False, MATH_LINE), macros=("".join(pieces),)))
-    again, _ = run_pass(unknown_commands.run, book)
+    book, _ = run_pass(unknown_commands.PASS, book_of(m.Text(text), m.Math("".join(pieces), False, MATH_LINE), macros=("".join(pieces),)))
+    again, _ = run_pass(unknown_commands.PASS, book)
     assert again == book
 
 
@@ -212,10 +212,10 @@ def test_corpus_unknowns_are_really_unknown(corpus_dir):
 
     paths = sorted(corpus_dir.glob("*.md"))
     posts = [read_post(p, int(p.stem)) if p.stem.isdigit() else read_post(p, 0) for p in paths]
-    book = m.Book("c", "t", "", "", "a4paper", tuple(m.Chapter(p, p.title) for p in posts))
+    book = m.Book("c", m.text("t"), (), (), "a4paper", tuple(m.Chapter(p, m.text(p.title)) for p in posts))
     reporter = Reporter()
     context = Context(reporter=reporter)
-    book = unknown_commands.run(unicode_math.run(book, context), context)
+    book = unknown_commands.PASS.apply(unicode_math.PASS.apply(book, context), context)
     page_macros = {}
     for chapter in book.chapters:
         sources = [math.tex for math in iter_math(chapter.post)]

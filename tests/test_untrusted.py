@@ -43,7 +43,7 @@ CASES = read_math_cases(CASES_FILE)
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_untrusted_case(case: MathCase, update_golden: bool):
-    book, reporter = run_pass(untrusted_tex.run, book_of(m.Math(decode(case.source), True, MATH_LINE)))
+    book, reporter = run_pass(untrusted_tex.PASS, book_of(m.Math(decode(case.source), True, MATH_LINE)))
     actual = encode(only_math(book).tex)
     reports = [d.message for d in reporter.items]
     assert all(d.pass_name == "untrusted-tex" and d.line == MATH_LINE for d in reporter.items)
@@ -64,7 +64,7 @@ def test_untrusted_is_a_fixed_point(case: MathCase):
 
 def test_unchanged_math_is_the_same_object():
     math = m.Math(r"\frac{a}{b}", False, MATH_LINE)
-    book, reporter = run_pass(untrusted_tex.run, book_of(math))
+    book, reporter = run_pass(untrusted_tex.PASS, book_of(math))
     assert only_math(book) is math
     assert reporter.items == []
 
@@ -82,7 +82,7 @@ def test_math_everywhere_in_a_post_is_cleaned():
         m.Figure("/usr/uploads/x.png", (evil(8),), 8),
     )
     footnotes = (("1", (m.Paragraph((evil(9),), 9),)),)
-    book, reporter = run_pass(untrusted_tex.run, book_of(blocks=blocks, footnotes=footnotes))
+    book, reporter = run_pass(untrusted_tex.PASS, book_of(blocks=blocks, footnotes=footnotes))
     from bookgen.transforms.walk import iter_math
 
     maths = iter_math(book.chapters[0].post)
@@ -203,13 +203,13 @@ def test_balance_breaks_long_lines():
 
 
 def test_balance_pass_reports():
-    book, reporter = run_pass(balance.run, book_of(m.Math(r"\left( \frac{a}{", True, MATH_LINE)))
+    book, reporter = run_pass(balance.PASS, book_of(m.Math(r"\left( \frac{a}{", True, MATH_LINE)))
     assert only_math(book).tex == r"\left( \frac{a}{}\right."
     assert [(d.pass_name, d.line, d.message, d.severity) for d in reporter.items] == [
         ("balance", MATH_LINE, "added missing }", "repair"),
         ("balance", MATH_LINE, r"added \right. for \left(", "repair"),
     ]
-    book, reporter = run_pass(balance.run, book_of(m.Math("{" * 500, True, MATH_LINE)))
+    book, reporter = run_pass(balance.PASS, book_of(m.Math("{" * 500, True, MATH_LINE)))
     assert [d.severity for d in reporter.items] == ["warning"]
 
 
@@ -271,9 +271,9 @@ def test_balance_always_balances(pieces):
 
 
 def test_balance_is_registered_after_untrusted_tex():
-    from bookgen.transforms import normalizer_passes
+    from bookgen.transforms import PASS_NAMES
 
-    names = [name for name, _ in normalizer_passes()]
+    names = list(PASS_NAMES)
     assert names.index("balance") == names.index("untrusted-tex") + 1
 
 

@@ -28,7 +28,8 @@ from bookgen.transforms import (
 )
 from bookgen.transforms.base import Context, Pass, run_passes
 
-PASSES: tuple[Pass, ...] = (
+# The repairs: run twice, they change nothing more (tests/test_normalizer_properties.py).
+REPAIRS: tuple[Pass, ...] = (
     math_cleanup.PASS,  # html2text artifacts, entities, blank lines, %
     untrusted_tex.PASS,  # before anything trusts the TeX
     balance.PASS,  # braces, environments, \left/\right, stray $ # &
@@ -48,11 +49,15 @@ PASSES: tuple[Pass, ...] = (
     links.PASS,  # links between posts (the whole volume: which posts are its chapters)
     headings.PASS,  # heading levels as an outline (structure only: no math, no links)
     images.PASS,  # figures' files found
+)
+# Then the text is set for the book's language and fonts, once: what they write (font switches) is bookgen's.
+SETTING: tuple[Pass, ...] = (
     traditional.PASS,  # Traditional Chinese (with a config only): prose, titles, \text{} in math
     # After the conversion, as the templates once set them: the titles' symbols the fonts lack.
     unicode_math.TITLES_PASS,
     glyphs.PASS,  # last: every character TeX sets, after the conversion that changes them
 )
+PASSES: tuple[Pass, ...] = REPAIRS + SETTING
 PASS_NAMES: tuple[str, ...] = tuple(p.name for p in PASSES)
 
-__all__ = ["Context", "Pass", "PASSES", "PASS_NAMES", "run_passes"]
+__all__ = ["Context", "Pass", "PASSES", "PASS_NAMES", "REPAIRS", "SETTING", "run_passes"]

@@ -662,7 +662,7 @@ TITLES = "titles"
 
 
 def set_titles(book: m.Book, context: Context) -> m.Book:
-    """Pass ``titles``: the book's and the chapters' titles, set like headings (they are bookmarked too).
+    r"""Pass ``titles``: the book's and the chapters' titles, set like headings (they are bookmarked too).
 
     A symbol the text fonts lack becomes math with a plain-text bookmark:
     ``【搜出来的文本】⋅（一）`` → ``【搜出来的文本】\texorpdfstring{$\cdot$}{⋅}（一）``.
