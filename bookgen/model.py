@@ -168,7 +168,8 @@ class Post:
 @dataclass(frozen=True)
 class Chapter:
     post: Post
-    title: str  # the manifest's override, or the post's title
+    title: str  # the manifest's override, or the post's title (its subtitle, with chapter_titles: short)
+    number: int | None = None  # the series' number when LaTeX's count would show another (bookgen.series.chapters)
 
 
 @dataclass(frozen=True)

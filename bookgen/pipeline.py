@@ -22,6 +22,7 @@ from bookgen.latex.render import Rendered, render_book
 from bookgen.latex.templating import template_environment
 from bookgen.manifest import Manifest, Volume
 from bookgen.readers import read_post
+from bookgen.series.chapters import chapter_title, series_numbers
 from bookgen.sources import SourceIndex, sources_from_env
 from bookgen.transforms import Context, run_passes
 from bookgen.transforms.images import install_image
@@ -94,10 +95,12 @@ def load_book(
             manifest.path,
             missing[0].line,
         )
-    chapters = []
-    for entry in progress(volume.chapters):
-        post = read_post(index.find(entry.id), entry.id)
-        chapters.append(m.Chapter(post=post, title=entry.title or post.title))
+    posts = [(entry, read_post(index.find(entry.id), entry.id)) for entry in progress(volume.chapters)]
+    numbers = series_numbers([post.title for _, post in posts])
+    chapters = [
+        m.Chapter(post=post, title=chapter_title(post.title, entry.title, volume.chapter_titles), number=number)
+        for (entry, post), number in zip(posts, numbers)
+    ]
     shadowed = {entry.id: index.shadowed[entry.id] for entry in volume.chapters if entry.id in index.shadowed}
     return m.Book(
         key=volume.key,

@@ -47,7 +47,9 @@ def render_book(
     chapter_template = env.get_template("chapter.tex.j2")
     for chapter in book.chapters:
         body, units = render_post(chapter.post, probes=chapter.post.id in probes)
-        text = chapter_template.render(post=chapter.post, title=chapter.title, body=body, language=language)
+        text = chapter_template.render(
+            post=chapter.post, title=chapter.title, number=chapter.number, body=body, language=language
+        )
         path = post_file(chapter.post)
         files[path], spans[path] = extract_units(break_long_lines(tidy(text)), units)
     main = env.get_template("book.tex.j2").render(
