@@ -14,13 +14,14 @@ import click
 
 from bookgen import __version__
 from bookgen.diagnostics import printable
-from bookgen.errors import Interrupted, ManifestError, SourceError, UserError
+from bookgen.errors import Interrupted, ManifestError, UserError
 from bookgen.fetch import fetch_archive_page, fetch_volume
 from bookgen.manifest import TRADITIONAL_CONFIGS, VOLUME_KEY, Manifest, load_manifest
 from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, source_folders
-from bookgen.series.catalog import ARCHIVE_FILE, Catalog, catalog_from
+from bookgen.series.catalog import catalog_from
+from bookgen.series.lookup import folder_catalogs, named_series, titles_catalog
 from bookgen.series.resolve import report_problems, resolve_manifest, resolve_volume, series_problems
-from bookgen.sources import SourceIndex, sources_from_env
+from bookgen.sources import SourceIndex
 from bookgen.web import DEFAULT_BASE_URL, Client
 
 MANIFEST_HELP = "The manifest of volumes (default: ./series.yaml)."
@@ -100,14 +101,7 @@ def with_series_resolved(manifest: Manifest, names, options: BuildOptions, index
     A series problem (gap, conflict, chapter not in the source folders) is a warning, an error with ``strict``.
     """
     keys = [volume.key for volume in selected_volumes(manifest, names)]
-    catalogs: dict[tuple, Catalog] = {}
-
-    def catalog_for(volume) -> Catalog:
-        folders = source_folders(manifest, volume, options)
-        if folders not in catalogs:
-            catalogs[folders] = catalog_from(index_files=[index_file] if index_file else [], folders=folders)
-        return catalogs[folders]
-
+    catalog_for = folder_catalogs(manifest, lambda volume: source_folders(manifest, volume, options), index_file)
     return resolve_manifest(manifest, keys, catalog_for, strict=strict, warn=warn_line)
 
 
@@ -407,45 +401,17 @@ def titles_options(function):
     return function
 
 
-def titles_catalog(sources, index_file, online, cache_dir, base_url, delay, update, manifest_path) -> Catalog:
-    """The titles to find series in: the folders, list and archive page given; without any, the project's.
+def archive_fetcher(online: bool, cache_dir: Path, base_url: str, delay: float, update: bool):
+    """With --online: a function fetching the site's archive page into the cache (once; again with --update)."""
+    if not online:
+        return None
 
-    The project's: the source folders of $BOOKGEN_SOURCES and of series.yaml (if there is one), and an
-    archive page saved in the cache folder by an earlier --online or ``bookgen fetch``.
-    """
-    for folder in sources:
-        if not folder.is_dir():
-            raise SourceError("source folder does not exist", folder)
-    folders, archives = list(sources), []
-    if online:
+    def fetch_archive() -> Path:
         check_out_folder(cache_dir, option="--cache")
         client = Client(base_url, delay=delay, note=lambda message: click.echo(f"bookgen: note: {message}", err=True))
-        status, archive = fetch_archive_page(cache_dir, client, update=update)
-        archives.append(archive)
-    elif not sources and index_file is None:
-        folders = list(sources_from_env())
-        if manifest_path.is_file():
-            manifest = load_manifest(manifest_path)
-            for volume in manifest.volumes.values():
-                folders += [f for f in volume.sources + manifest.sources if f not in folders]
-        if (cache_dir / ARCHIVE_FILE).is_file():
-            archives.append(cache_dir / ARCHIVE_FILE)
-    catalog = catalog_from(index_files=[index_file] if index_file else [], archive_pages=archives,
-                           folders=[f for f in folders if f.is_dir()])  # fmt: skip
-    if not catalog.listings:
-        raise UserError(f"no post titles in {catalog.describe()}: give --sources DIR, --index FILE or --online")
-    return catalog
+        return fetch_archive_page(cache_dir, client, update=update)[1]
 
-
-def named_series(catalog: Catalog, name: str):
-    from bookgen.series.resolve import series_named, similar_names
-
-    series = series_named(catalog, name)
-    if series is None:
-        close = similar_names(catalog, name)
-        hint = f" (did you mean {', '.join(repr(n) for n in close)}?)" if close else " (bookgen series lists them)"
-        raise UserError(f"no series '{name}' in {catalog.describe()}{hint}")
-    return series
+    return fetch_archive
 
 
 @main.command("series")
@@ -469,7 +435,8 @@ def series_command(name, manifest_path, sources, index_file, online, cache_dir, 
     from bookgen.series.display import chapter_lines, overview_lines
     from bookgen.series.resolve import find_series
 
-    catalog = titles_catalog(sources, index_file, online, cache_dir, base_url, delay, update, manifest_path)
+    archive = archive_fetcher(online, cache_dir, base_url, delay, update)
+    catalog = titles_catalog(sources, index_file, manifest_path, cache_dir, archive)
     if name is not None:
         series = named_series(catalog, name)
         problems = series_problems(series, catalog)
@@ -507,7 +474,8 @@ def add(name, manifest_path, sources, index_file, online, cache_dir, base_url, d
         raise UserError(f"--key {key!r}: must be letters, digits, '-' or '_' (at most 64, the first a letter or digit)")
     if manifest_path.exists():
         load_manifest(manifest_path)  # a broken manifest is reported before anything is read or downloaded
-    catalog = titles_catalog(sources, index_file, online, cache_dir, base_url, delay, update, manifest_path)
+    archive = archive_fetcher(online, cache_dir, base_url, delay, update)
+    catalog = titles_catalog(sources, index_file, manifest_path, cache_dir, archive)
     series = named_series(catalog, name)
     report_problems(series_problems(series), None, None, strict=strict, warn=warn_line)
     volume = NewVolume(

@@ -442,3 +442,11 @@ def test_a_missing_chapter_keeps_the_series_numbers_in_the_pdf(book, run_cli, te
     assert headings == [("第一章", "起步", "chapter.1"), ("第二章", "前进", "chapter.2"), ("第四章", "跳过了三", "chapter.4")]
     log = (book / "out/tests/main.log").read_text(encoding="utf-8", errors="replace")
     assert "destination with the same identifier" not in log
+
+
+def test_a_hostile_post_list_is_an_error_not_a_traceback(tmp_path, run_cli):
+    path = tmp_path / "posts.json"
+    for text in ("[" * 100000 + "]" * 100000, "1\t" + "x" * 200000 + "\n", "\x00\t\x00\n"):
+        path.write_text(text, encoding="utf-8")
+        result = run_cli("series", "--index", path, cwd=tmp_path)
+        assert result.code == 1 and result.exception is None and len(result.stderr_lines) == 1, result.stderr

@@ -137,6 +137,8 @@ def _json_listings(text: str, path: Path) -> list[Listing]:
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
         raise UserError(f"not valid JSON: {getattr(exc, 'msg', exc)}", path, line) from None
+    except RecursionError:  # [[[[…]]]] nested deeper than Python's stack: no list of posts looks like that
+        raise UserError("not a list of posts: JSON nested too deeply", path) from None
     if isinstance(data, dict) and isinstance(data.get("posts"), list):
         data = data["posts"]
     if not isinstance(data, list):
@@ -151,7 +153,10 @@ def _json_listings(text: str, path: Path) -> list[Listing]:
 
 def _tsv_listings(text: str, path: Path) -> list[Listing]:
     """Tab-separated ``id  title  date`` lines; a first line naming the columns (``archive_id``, ``title``…) is a header."""
-    rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+    except csv.Error as exc:  # a field longer than csv's limit (128 KB): no title is
+        raise UserError(f"not a list of posts: {exc}", path) from None
     columns = {"id": 0, "title": 1, "date": 2}
     first = 0
     if rows and any(cell.strip().lower() == "title" for cell in rows[0]):
