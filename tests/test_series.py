@@ -450,3 +450,11 @@ def test_a_hostile_post_list_is_an_error_not_a_traceback(tmp_path, run_cli):
         path.write_text(text, encoding="utf-8")
         result = run_cli("series", "--index", path, cwd=tmp_path)
         assert result.code == 1 and result.exception is None and len(result.stderr_lines) == 1, result.stderr
+
+
+def test_add_leaves_the_last_volume_s_own_comments_with_it(book, run_cli):
+    original = "volumes:\n  old:\n    title: 旧书\n    chapters:\n      - 96010\n    # - 96011 later\n\n# top level\nsources: [posts]\n"
+    (book / "series.yaml").write_text(original, encoding="utf-8")
+    assert run_cli("add", "测试系列", "--sources", "posts", "--key", "k", cwd=book).code == 0
+    text = (book / "series.yaml").read_text(encoding="utf-8")
+    assert text.startswith(original.split("\n\n")[0] + "\n\n  k:\n") and text.endswith("\n\n# top level\nsources: [posts]\n")

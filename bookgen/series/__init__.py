@@ -7,6 +7,7 @@
 * ``resolve``: the series found in a catalog, ordered, with their gaps and
   conflicts; a ``series:`` volume of the manifest made an ordinary list of chapters;
 * ``chapters``: the chapter titles and numbers of a book, short or full;
+* ``lookup`` and ``display``: where the commands look for titles, and what ``bookgen series`` prints;
 * ``manifest_edit``: ``bookgen add``, a volume appended to series.yaml without
   touching a byte of what is there.
 """

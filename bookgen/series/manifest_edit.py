@@ -105,7 +105,7 @@ def _spliced(text: str, path: Path, volume: NewVolume) -> str:
         field_column = first_value.value[0][0].start_mark.column
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = text.splitlines(keepends=True)
-    at = _line_after(volumes)
+    at = _comments_kept_with(lines, _line_after(volumes), first_key.start_mark.column)
     before = lines[:at]
     if before and not before[-1].endswith(("\n", "\r")):
         before[-1] += newline
@@ -123,6 +123,20 @@ def _line_after(node: yaml.Node) -> int:
     if end.column == 0 and end.line > node.start_mark.line:
         return end.line
     return end.line + 1
+
+
+def _comments_kept_with(lines: list[str], at: int, key_column: int) -> int:
+    """Past the comment lines after the last volume indented like its fields: they are that volume's."""
+    index = at
+    while index < len(lines):
+        stripped = lines[index].strip()
+        if stripped.startswith("#") and len(lines[index]) - len(lines[index].lstrip()) > key_column:
+            at = index = index + 1
+        elif not stripped:
+            index += 1
+        else:
+            break
+    return at
 
 
 def volume_text(volume: NewVolume, key_indent: str, field_indent: str, newline: str) -> str:
