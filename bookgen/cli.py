@@ -14,16 +14,24 @@ import click
 
 from bookgen import __version__
 from bookgen.diagnostics import printable
-from bookgen.errors import Interrupted, UserError
-from bookgen.fetch import fetch_volume
-from bookgen.manifest import TRADITIONAL_CONFIGS, Manifest, load_manifest
+from bookgen.errors import Interrupted, ManifestError, UserError
+from bookgen.fetch import fetch_archive_page, fetch_volume
+from bookgen.manifest import TRADITIONAL_CONFIGS, VOLUME_KEY, Manifest, load_manifest
 from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, source_folders
+from bookgen.series.catalog import catalog_from
+from bookgen.series.lookup import folder_catalogs, named_series, titles_catalog
+from bookgen.series.resolve import report_problems, resolve_manifest, resolve_volume, series_problems
+from bookgen.series.display import chapter_lines, overview_lines
+from bookgen.series.manifest_edit import NewVolume, add_volume, volume_key_for
+from bookgen.series.resolve import find_series
 from bookgen.sources import SourceIndex
 from bookgen.transforms import PASS_NAMES
 from bookgen.web import DEFAULT_BASE_URL, Client
 
 MANIFEST_HELP = "The manifest of volumes (default: ./series.yaml)."
 SOURCES_HELP = "A folder of posts (.md or .html); repeat for several. Searched before BOOKGEN_SOURCES and the manifest's."
+INDEX_HELP = ("A list of the blog's posts (JSON: [{id, title, date}], or TSV): where a series: volume finds its "
+              "chapters, besides the source folders.")  # fmt: skip
 
 
 def user_errors(command):
@@ -81,6 +89,26 @@ def selected_volumes(manifest: Manifest, names: tuple[str, ...]):
     return [manifest.volume(name) for name in names] if names else list(manifest.volumes.values())
 
 
+def index_option(command):
+    return click.option("--index", "index_file", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+                        help=INDEX_HELP)(command)  # fmt: skip
+
+
+def warn_line(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def with_series_resolved(manifest: Manifest, names, options: BuildOptions, index_file: Path | None,
+                         strict: bool) -> Manifest:  # fmt: skip
+    """The manifest with its chosen ``series:`` volumes made chapter lists: from ``--index`` and the source folders.
+
+    A series problem (gap, conflict, chapter not in the source folders) is a warning, an error with ``strict``.
+    """
+    keys = [volume.key for volume in selected_volumes(manifest, names)]
+    catalog_for = folder_catalogs(manifest, lambda volume: source_folders(manifest, volume, options), index_file)
+    return resolve_manifest(manifest, keys, catalog_for, strict=strict, warn=warn_line)
+
+
 def writable_folder(path: Path) -> bool:
     """Whether ``path`` is a folder bookgen may write in, or one it can create (its first existing parent is)."""
     for existing in (path, *path.parents):
@@ -117,15 +145,26 @@ def main():
 @main.command("list")
 @manifest_option
 @sources_option
+@index_option
 @user_errors
-def list_volumes(manifest_path: Path, sources: tuple[Path, ...]):
+def list_volumes(manifest_path: Path, sources: tuple[Path, ...], index_file: Path | None):
     """List the volumes, their chapters, and which posts are found."""
     manifest = load_manifest(manifest_path)
     options = BuildOptions(sources=tuple(p.resolve() for p in sources))
     for volume in manifest.volumes.values():
-        index = SourceIndex.scan(source_folders(manifest, volume, options))
+        folders = source_folders(manifest, volume, options)
+        if volume.series is not None:
+            catalog = catalog_from(index_files=[index_file] if index_file else [], folders=folders)
+            try:
+                volume, problems = resolve_volume(manifest, volume, catalog, keep_missing=True)
+            except ManifestError as exc:  # nothing to list: say why, and go on with the other volumes
+                click.echo(printable(f"{volume.key}: {volume.title} — {exc.message}"))
+                continue
+            report_problems(problems, manifest, volume.series_line, strict=False, warn=warn_line)
+        index = SourceIndex.scan(folders)
         found = sum(1 for e in volume.chapters if index.find(e.id))
         extra = f" [{volume.traditional}]" if volume.traditional else ""
+        extra += f" (series {volume.series})" if volume.series else ""
         # Titles from series.yaml and file names from the folders: escaped, so a terminal only shows them.
         click.echo(printable(f"{volume.key}: {volume.title}{extra} — {found}/{len(volume.chapters)} posts found"))
         for number, entry in enumerate(volume.chapters, 1):
@@ -158,6 +197,7 @@ def build_options(function):
         click.option("--skip-pass", "skip_passes", multiple=True, type=click.Choice(PASS_NAMES), metavar="NAME",
                      help=f"Leave a normalizer pass out, to see what it does (repeatable): {', '.join(PASS_NAMES)}."),
         sources_option,
+        index_option,
         manifest_option,
     ]  # fmt: skip
     for option in options:
@@ -170,14 +210,15 @@ def build_options(function):
 @build_options
 @click.option("--tex-only", is_flag=True, help="Write the .tex files and stop before running TeX.")
 @click.option("--strict", is_flag=True,
-              help="Stop at the first TeX error (exit 2) instead of showing what TeX rejects as its source.")
+              help="Stop at the first TeX error (exit 2) instead of showing what TeX rejects as its source; "
+                   "a series: volume's gaps, conflicts and chapters missing from the source folders are errors.")
 @click.option("--tex-timeout", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               help="Stop TeX when it prints nothing for this long: a loop (default 60).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print every repair and warning, and each pass's time.")
 @user_errors
-def build(volumes, out_dir, template_dirs, traditional, skip_passes, sources, manifest_path, tex_only, strict,
-          tex_timeout, quiet, verbose):  # fmt: skip
+def build(volumes, out_dir, template_dirs, traditional, skip_passes, sources, index_file, manifest_path, tex_only,
+          strict, tex_timeout, quiet, verbose):  # fmt: skip
     """Build VOLUMES (default: all) into OUT/<volume>.pdf.
 
     A formula (or paragraph, table…) TeX rejects is shown as its TeX source in
@@ -189,6 +230,7 @@ def build(volumes, out_dir, template_dirs, traditional, skip_passes, sources, ma
     manifest = load_manifest(manifest_path)
     options = build_options_from(sources, out_dir, template_dirs, traditional, skip_passes, tex_only=tex_only,
                                  strict=strict, tex_timeout=tex_timeout)  # fmt: skip
+    manifest = with_series_resolved(manifest, volumes, options, index_file, strict)
     say = (lambda *a, **k: None) if quiet else click.echo
     chosen = selected_volumes(manifest, volumes)
     check_out_folder(out_dir, chosen)
@@ -253,13 +295,15 @@ def log_problems(log) -> list[str]:
 @main.command()
 @click.argument("volumes", nargs=-1)
 @build_options
-@click.option("--strict", is_flag=True, help="Exit 1 when anything was only warned about (dangling references, unknown commands).")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when anything was only warned about (dangling references, unknown commands, series gaps).")
 @user_errors
-def check(volumes, out_dir, template_dirs, traditional, skip_passes, sources, manifest_path, strict):
+def check(volumes, out_dir, template_dirs, traditional, skip_passes, sources, index_file, manifest_path, strict):
     """Run everything but TeX and print every repair and warning as `post.md:LINE: [pass] what changed`."""
     check_out_folder(out_dir)
     manifest = load_manifest(manifest_path)
     options = build_options_from(sources, out_dir, template_dirs, traditional, skip_passes, tex_only=True)
+    manifest = with_series_resolved(manifest, volumes, options, index_file, strict)
     warned = 0
     for volume in selected_volumes(manifest, volumes):
         prepared = prepare_volume(manifest, volume, options)
@@ -283,14 +327,18 @@ def check(volumes, out_dir, template_dirs, traditional, skip_passes, sources, ma
               help="The site to download from, e.g. the mirror https://kexue.fm.")
 @click.option("--delay", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
               help="Seconds between two requests, to be gentle with the site (a longer Crawl-delay in robots.txt wins).")
+@index_option
+@click.option("--strict", is_flag=True, help="A series: volume's gaps and conflicts are errors (nothing downloaded).")
 @user_errors
-def fetch(volumes, manifest_path, cache_dir, force, update, base_url, delay):
+def fetch(volumes, manifest_path, cache_dir, force, update, base_url, delay, index_file, strict):
     """Download the pages of VOLUMES (default: all) from the site into a cache folder.
 
     Pages already in the cache are kept (unless --force, or --update and the
     site changed them); the posts' images are saved below the cache too.  Then
-    build from the cache: `bookgen build VOLUME --sources CACHE`.  Needs a
-    network connection.
+    build from the cache: `bookgen build VOLUME --sources CACHE`.  A series:
+    volume's chapters come from the site's archive page (cached as
+    CACHE/content.html, refreshed by --update and --force) or from --index FILE.
+    Needs a network connection.
     """
     check_out_folder(cache_dir, option="--cache")
     manifest = load_manifest(manifest_path)
@@ -311,6 +359,15 @@ def fetch(volumes, manifest_path, cache_dir, force, update, base_url, delay):
         click.echo(f"bookgen: warning: {message}", err=True)
 
     client = Client(base_url, delay=delay, note=note)  # one per run: cookies, robots.txt and pace are shared
+    if any(volume.series for volume in chosen):
+        if force and update:
+            raise UserError("--force and --update exclude each other (--force downloads every page again)")
+        if index_file is None:
+            status, archive = fetch_archive_page(cache_dir, client, force=force, update=update)
+            click.echo(f"  {'archive':>7} {status:<9} {printable(str(archive))}")
+        catalog = catalog_from(index_files=[index_file] if index_file else [], archive_pages=[] if index_file else [archive])
+        manifest = resolve_manifest(manifest, [v.key for v in chosen], lambda _: catalog, strict=strict, warn=warn_line)
+        chosen = selected_volumes(manifest, volumes)
     for volume in chosen:
         click.echo(f"{volume.key}: {len(volume.chapters)} pages")
         fetch_volume(volume, cache_dir, client=client, force=force, update=update, progress=progress, warn=warn)
@@ -330,6 +387,120 @@ def fetch_summary(counts: dict[str, int], update: bool) -> str:
     if counts["image"]:
         text += f", {counts['image']} image{'s' if counts['image'] != 1 else ''} saved"
     return text
+
+
+# ---------------------------------------------------------------- series of the blog
+
+
+def titles_options(function):
+    """Where ``series`` and ``add`` read the blog's titles: source folders, a post list, the site's archive page."""
+    options = [
+        click.option("--update", is_flag=True,
+                     help="With --online: ask the site whether its archive page changed (new chapters of a running series)."),
+        click.option("--delay", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
+                     help="With --online: seconds between two requests."),
+        click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, metavar="URL",
+                     help="With --online: the site, e.g. the mirror https://kexue.fm."),
+        click.option("--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("cache"),
+                     show_default=True, help="Where --online keeps the archive page, as content.html (bookgen fetch's cache)."),
+        click.option("--online", is_flag=True,
+                     help="Read the titles from the site's archive page (downloaded once into the cache folder)."),
+        click.option("--index", "index_file", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+                     help="A list of the blog's posts: JSON ([{id, title, date}, …]) or TSV (id, title, date)."),
+        sources_option,
+        manifest_option,
+    ]  # fmt: skip
+    for option in options:
+        function = option(function)
+    return function
+
+
+def archive_fetcher(online: bool, cache_dir: Path, base_url: str, delay: float, update: bool):
+    """With --online: a function fetching the site's archive page into the cache (once; again with --update)."""
+    if not online:
+        return None
+
+    def fetch_archive() -> Path:
+        check_out_folder(cache_dir, option="--cache")
+        client = Client(base_url, delay=delay, note=lambda message: click.echo(f"bookgen: note: {message}", err=True))
+        return fetch_archive_page(cache_dir, client, update=update)[1]
+
+    return fetch_archive
+
+
+@main.command("series")
+@click.argument("name", required=False)
+@titles_options
+@click.option("--min", "min_posts", type=click.IntRange(min=1), default=2, show_default=True, metavar="N",
+              help="Without NAME: list the series of at least N posts.")
+@click.option("--strict", is_flag=True, help="Exit 1 when a series shown has a gap, a conflict, or a chapter "
+                                             "the source folders lack.")  # fmt: skip
+@user_errors
+def series_command(name, manifest_path, sources, index_file, online, cache_dir, base_url, delay, update, min_posts,
+                   strict):  # fmt: skip
+    """List the blog's series found in post titles, or the chapters of series NAME in order.
+
+    A series is recognised from its titles as the blog writes them
+    (名（二十四）：副标题, 名：7、副标题, 【名】 2. 副标题, …) and ordered by its
+    numbers.  The titles come from --sources folders, an --index list of the
+    blog's posts, or (--online) the site's archive page; without any of them,
+    from the project's source folders.
+    """
+
+    archive = archive_fetcher(online, cache_dir, base_url, delay, update)
+    catalog = titles_catalog(sources, index_file, manifest_path, cache_dir, archive)
+    if name is not None:
+        series = named_series(catalog, name)
+        problems = series_problems(series, catalog)
+        report_problems(problems, None, None, strict=strict, warn=warn_line)
+        for line in chapter_lines(series, catalog):
+            click.echo(line)
+        return
+    for line in overview_lines(catalog, min_posts):
+        click.echo(line)
+    flawed = [s for s in find_series(catalog).values() if len(s.posts) >= min_posts and series_problems(s, catalog)]
+    if strict and flawed:
+        click.echo(f"bookgen: {len(flawed)} series have gaps, conflicts or chapters missing (--strict)", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("name")
+@titles_options
+@click.option("--key", metavar="KEY", help="The new volume's short name (default: from the series' Latin letters, "
+                                          "else series-ID).")  # fmt: skip
+@click.option("--title", metavar="TITLE", help="The book's title (default: the series' name).")
+@click.option("--strict", is_flag=True, help="Refuse a series with a gap or a conflict (nothing written).")
+@user_errors
+def add(name, manifest_path, sources, index_file, online, cache_dir, base_url, delay, update, key, title, strict):
+    """Append a volume of every chapter of series NAME, in order, to series.yaml (made if missing).
+
+    The chapters are written as an explicit list of archive ids, one a line with
+    the post's title as a comment, so the manifest stays reviewable; the rest of
+    the file is kept byte for byte.  From nothing:
+    `bookgen add 生成扩散模型漫谈 --online && bookgen fetch && bookgen build`.
+    """
+
+    if key is not None and not VOLUME_KEY.fullmatch(key):
+        raise UserError(f"--key {key!r}: must be letters, digits, '-' or '_' (at most 64, the first a letter or digit)")
+    if manifest_path.exists():
+        load_manifest(manifest_path)  # a broken manifest is reported before anything is read or downloaded
+    archive = archive_fetcher(online, cache_dir, base_url, delay, update)
+    catalog = titles_catalog(sources, index_file, manifest_path, cache_dir, archive)
+    series = named_series(catalog, name)
+    report_problems(series_problems(series), None, None, strict=strict, warn=warn_line)
+    volume = NewVolume(
+        key=key or volume_key_for(series.name, series.posts[0].id),
+        title=title or series.name,
+        subtitle="科学空间系列文章",
+        series=series.name,
+        chapters=tuple((post.id, post.listing.title) for post in series.posts),
+    )
+    add_volume(manifest_path, volume, cache_dir)
+    click.echo(printable(
+        f"{manifest_path}: added volume '{volume.key}' — {series.name}, {len(series.posts)} chapters "
+        f"({series.span()}); next: bookgen fetch {volume.key}"
+    ))  # fmt: skip
 
 
 class _Null:

@@ -32,6 +32,7 @@ from bookgen.diagnostics import printable
 from bookgen.errors import UserError
 from bookgen.manifest import Volume
 from bookgen.readers.html import image_sources
+from bookgen.series.catalog import ARCHIVE_FILE, parse_archive_page
 from bookgen.web import DEFAULT_BASE_URL, Client, DownloadError, Opener, Validators, error_text
 
 # A path below /usr/uploads/ without characters a file name (or a terminal) should not see.
@@ -76,27 +77,53 @@ def fetch_volume(
     paths = []
     for entry in volume.chapters:
         path = cache_dir / f"{entry.id}.html"
-        progress(_fetch_page(client, entry.id, path, force, update), entry.id, path)
+        url = page_url(client.base_url, entry.id)
+        progress(_fetch_page(client, url, path, force, update, _check_article), entry.id, path)
         if images:
             _fetch_images(client, path, cache_dir, entry.id, progress, warn)
         paths.append(path)
     return paths
 
 
-def _fetch_page(client: Client, archive_id: int, path: Path, force: bool, update: bool) -> str:
-    """Bring the cached page up to date as asked; say what happened: cached, fetched, unchanged or updated."""
+def fetch_archive_page(
+    cache_dir: Path, client: Client, force: bool = False, update: bool = False
+) -> tuple[str, Path]:
+    """The site's archive page ``/content.html`` (every post, by year and month), cached as ``<cache>/content.html``.
+
+    Like an article page: downloaded once, then read from the cache, unless
+    ``force`` or ``update`` (a conditional request: new posts of a running series
+    appear).  Returns (status, path) with the statuses of ``fetch_volume``.
+    """
+    path = cache_dir / ARCHIVE_FILE
+    url = f"{client.base_url.rstrip('/')}/{ARCHIVE_FILE}"
+    return _fetch_page(client, url, path, force, update, _check_archive), path
+
+
+def _check_article(body: bytes, url: str) -> None:
+    if b"PostContent" not in body:
+        raise DownloadError("not an article page (no PostContent element)", url)
+
+
+def _check_archive(body: bytes, url: str) -> None:
+    if not parse_archive_page(body, url):
+        raise DownloadError("not the archive page (no post listed)", url)
+
+
+def _fetch_page(client: Client, url: str, path: Path, force: bool, update: bool, check) -> str:
+    """Bring the cached page up to date as asked; say what happened: cached, fetched, unchanged or updated.
+
+    ``check(body, url)`` raises a ``DownloadError`` for an answer that is not the page asked for.
+    """
     cached = path.is_file()
     if cached and not (force or update):
         return "cached"
-    url = page_url(client.base_url, archive_id)
     known = read_validators(path) if cached and update else Validators()
     reply = client.get(url, validators=known)
     if reply.not_modified:
         _save_validators(path, known.updated_by(reply.validators))
         return "unchanged"
     body = reply.html()
-    if b"PostContent" not in body:
-        raise DownloadError("not an article page (no PostContent element)", url)
+    check(body, url)
     changed = not cached or _read_bytes(path) != body
     if changed:
         _write_atomically(path, body)

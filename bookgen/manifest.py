@@ -22,6 +22,7 @@ from bookgen.sources import MAX_ID_DIGITS, archive_id_from
 
 TRADITIONAL_CONFIGS = ("s2t", "s2tw", "s2twp", "s2hk")
 PAPER_SIZES = ("a4paper", "a5paper", "b5paper", "letterpaper", "16k")
+CHAPTER_TITLES = ("short", "full")  # a chapter titled by its subtitle in its series, or by the post's whole title
 # A volume's name is a folder, a file name and a word in main.tex: checked whole (re.fullmatch; `$`
 # would let "t\n" through) and short enough for a file name.
 VOLUME_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -48,8 +49,11 @@ class Volume:
     phrases: Path | None
     sources: tuple[Path, ...]
     images: tuple[Path, ...]
-    chapters: tuple[ChapterEntry, ...]
+    chapters: tuple[ChapterEntry, ...]  # empty for a `series:` volume until bookgen.series.resolve fills it
     line: int
+    series: str | None = None  # `series: NAME`: every post of that series, in series order
+    series_line: int = 0
+    chapter_titles: str = "full"  # "short" (the default of a series volume) or "full"
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,9 @@ VOLUME_KEYS = {
     "phrases": False,
     "sources": False,
     "images": False,
-    "chapters": True,
+    "chapter_titles": False,
+    "series": False,  # a volume has `chapters:` or `series:` (checked in _load_volume)
+    "chapters": False,
 }
 
 
@@ -203,7 +209,12 @@ def read_manifest_text(path: Path) -> str:
 
 def load_manifest(path: Path) -> Manifest:
     path = Path(path)  # as given: messages say `series.yaml:7:`, not the absolute path
-    root = compose(read_manifest_text(path), path)
+    return parse_manifest(read_manifest_text(path), path)
+
+
+def parse_manifest(text: str, path: Path) -> Manifest:
+    """The manifest ``text`` (read from, or about to be written to, ``path``), validated."""
+    root = compose(text, path)
     reader = _Reader(path)
     if root is None:
         raise ManifestError("manifest is empty", path, 1)
@@ -245,7 +256,11 @@ def _load_volume(reader: _Reader, key: str, key_node: yaml.Node, node: yaml.Node
     phrases = None
     if "phrases" in fields:
         phrases = (reader.path.parent / reader.string(fields["phrases"], f"phrases of {what}")).resolve()
-    chapters = _load_chapters(reader, what, fields["chapters"])
+    series, series_line, chapters = _series_or_chapters(reader, what, node, fields)
+    chapter_titles = optional_string("chapter_titles", "short" if series else "full")
+    if chapter_titles not in CHAPTER_TITLES:
+        message = f"chapter_titles must be {' or '.join(CHAPTER_TITLES)}, not {quoted(chapter_titles)}"
+        raise reader.fail(fields["chapter_titles"], message)
     return Volume(
         key=key,
         title=reader.string(fields["title"], f"title of {what}"),
@@ -258,7 +273,29 @@ def _load_volume(reader: _Reader, key: str, key_node: yaml.Node, node: yaml.Node
         images=reader.paths(fields["images"], f"images of {what}") if "images" in fields else (),
         chapters=chapters,
         line=key_node.start_mark.line + 1,
+        series=series,
+        series_line=series_line,
+        chapter_titles=chapter_titles,
     )
+
+
+def _series_or_chapters(reader: _Reader, what: str, node: yaml.Node, fields: dict[str, yaml.Node]):
+    """(series name, its line, ()) for ``series: NAME``; (None, 0, chapters) for ``chapters: [...]``; one, not both."""
+    if "series" in fields and "chapters" in fields:
+        second = max(fields["series"], fields["chapters"], key=lambda n: n.start_mark.index)
+        message = (
+            f"{what} has both series: and chapters: (series: takes every post of the series, "
+            "chapters: lists them by hand; keep one)"
+        )
+        raise reader.fail(second, message)
+    if "series" in fields:
+        name = reader.string(fields["series"], f"series of {what}").strip()
+        if not name:
+            raise reader.fail(fields["series"], f"series of {what} must name a series of the blog")
+        return name, fields["series"].start_mark.line + 1, ()
+    if "chapters" not in fields:
+        raise reader.fail(node, f"{what} is missing the required key 'chapters' (or 'series')")
+    return None, 0, _load_chapters(reader, what, fields["chapters"])
 
 
 def _load_chapters(reader: _Reader, what: str, node: yaml.Node) -> tuple[ChapterEntry, ...]:

@@ -183,9 +183,12 @@ class Post:
 @dataclass(frozen=True)
 class Chapter:
     post: Post
-    # The chapter's heading (the manifest's override, or the post's title): inlines like any text, which
-    # the passes see (symbols the fonts lack, Traditional Chinese, fallback fonts); plain Text to start with.
+    # The chapter's heading (the manifest's override, or the post's title — its subtitle, with chapter_titles:
+    # short): inlines like any text, which the passes see (symbols, Traditional Chinese, fallback fonts).
     title: tuple[Inline, ...]
+    # The post's whole title, printed under a heading that says something else (empty when it does not).
+    full_title: tuple[Inline, ...] = ()
+    number: int | None = None  # the series' number when LaTeX's count would show another (bookgen.series.chapters)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ runs before anything is written, so a bad input leaves build/ as it was.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -27,6 +28,7 @@ from bookgen.latex.render import Rendered, book_view, render_book
 from bookgen.latex.templating import template_environment
 from bookgen.manifest import Manifest, Volume
 from bookgen.readers import read_post
+from bookgen.series.chapters import chapter_title, series_numbers
 from bookgen.sources import SourceIndex, sources_from_env
 from bookgen.transforms import PASSES, Context, run_passes
 from bookgen.transforms.traditional import converter_for
@@ -102,14 +104,20 @@ def load_book(
             manifest.path,
             missing[0].line,
         )
-    chapters = []
+    posts = []
     for entry in progress(volume.chapters):
         post = read_post(index.find(entry.id), entry.id)
-        chapters.append(m.Chapter(post=post, title=m.text(one_line(entry.title or post.title))))
+        posts.append((entry, post))
         for other in index.shadowed.get(entry.id, ()):
             reporter.add(post.path, 1, "sources", f"archive id {post.id} is also claimed by {other} (ignored)", warning=True)
         for line, note in post.notes:
             reporter.add(post.path, line, "reader", note, warning=True)
+    numbers = series_numbers([post.title for _, post in posts])
+    chapters = []
+    for (entry, post), number in zip(posts, numbers):
+        title = one_line(chapter_title(post.title, entry.title, volume.chapter_titles))
+        full = one_line(post.title) if title != one_line(post.title) else ""  # printed under a heading that differs
+        chapters.append(m.Chapter(post=post, title=m.text(title), full_title=m.text(full), number=number))
     return m.Book(
         key=volume.key,
         title=m.text(one_line(volume.title)),
@@ -173,8 +181,6 @@ def template_error(exc: jinja2.TemplateError) -> UserError:
     """Name the template and line, also for errors raised while rendering (they carry neither)."""
     filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
     if filename is None:
-        import traceback
-
         for frame in reversed(traceback.extract_tb(exc.__traceback__)):
             if frame.filename.endswith(".j2"):
                 filename, line = frame.filename, frame.lineno

@@ -5,7 +5,7 @@ it) starts the server on a random free port, in a thread, and stops it after the
 test.  It answers ``/archives/<id>`` with the page of that id, ``/archives/404``
 with 404, ``/archives/77`` with a page that is not an article, ``/usr/uploads/…``
 with a small PNG, ``/robots.txt`` with ``Site.robots`` (404 while that is None),
-and records every request.  A test changes the answers through the ``Site``:
+``/content.html`` with an archive page shaped like the site's (``archive_page``), and records every request.  A test changes the answers through the ``Site``:
 ``challenge`` (a request without the cookie gets 403 and Set-Cookie, as the real
 site does), ``failing`` (503), ``pages`` (other bodies), ``validators`` (ETag,
 Last-Modified and 304), and ``routes`` for anything else — a route is called
@@ -34,6 +34,16 @@ PAGES = TESTS_DIR / "cases" / "html"
 PAGE_IDS = (90101, 90102, 90103)
 IMAGES = ("/usr/uploads/2024/03/90101-errors.png", "/usr/uploads/2024/03/90102-weights.png")
 LAST_MODIFIED = "Mon, 01 Jan 2024 00:00:00 GMT"
+# The local site's posts as its archive page lists them (newest first, as the site does): the three
+# article pages of tests/cases/html are a series; the others are listed only.  Invented titles.
+ARCHIVE_POSTS = (
+    (90104, "示例系列的一则补记", "2024-04-02"),
+    (90103, "示例系列（三）：一些边角情形", "2024-03-20"),
+    (90102, "示例系列（二）：加权平均", "2024-03-05"),
+    (90105, "另一个系列：1、开篇", "2024-02-27"),
+    (90101, "示例系列（一）：从平均数说起", "2024-02-20"),
+    (90099, "去年的一篇随笔", "2023-12-31"),
+)
 
 
 def png(width: int = 8, height: int = 6) -> bytes:
@@ -50,6 +60,31 @@ def page(archive_id: int) -> bytes:
     return (PAGES / f"{archive_id}.html").read_bytes()
 
 
+def archive_page(posts=ARCHIVE_POSTS, base: str = "https://spaces.ac.cn") -> bytes:
+    """An archive page shaped like the site's ``/content.html``: year headings, months, one ``<li>`` a post."""
+    from html import escape
+
+    years: dict[str, dict[str, list[tuple[int, str, str]]]] = {}
+    for archive_id, title, date in posts:
+        year, month, day = date.split("-")
+        years.setdefault(year, {}).setdefault(month, []).append((archive_id, title, day))
+    html = ['<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="UTF-8"><title>文章归档 - 科学空间|Scientific Spaces</title>',
+            '</head><body><div id="main"><div class="Post"><h1>文章归档</h1>']  # fmt: skip
+    for year, months in years.items():
+        count = sum(len(items) for items in months.values())
+        html.append(f'<h3 class="al_year">{year}年 (共{count}篇)</h3>\n<ul class="al_mon_list">')
+        for month, items in months.items():
+            html.append(f'<li><span class="al_mon">{month}月</span> <em>({len(items)})</em>\n<ul class="al_post_list">')
+            for archive_id, title, day in items:
+                link = f"{base}/archives/{archive_id}"
+                html.append(f'<li>{day}日: <a href="{link}" title="{escape(title)}">{escape(title)}</a> '
+                            f'<em>(<a href="{link}#PostComment">2</a>)</em></li>')  # fmt: skip
+            html.append("</ul></li>")
+        html.append("</ul>")
+    html.append("</div></div></body></html>\n")
+    return "\n".join(html).encode("utf-8")
+
+
 Route = Callable[[BaseHTTPRequestHandler], None]
 
 
@@ -63,6 +98,7 @@ class Site:
     pages: dict[str, bytes] = field(default_factory=dict)  # path → body, instead of tests/cases/html
     robots: bytes | None = None  # the body of /robots.txt; None: 404
     validators: bool = False  # pages carry ETag and Last-Modified; a matching conditional request gets 304
+    archive: bytes | None = field(default_factory=archive_page)  # the body of /content.html; None: 404
     routes: dict[str, Route] = field(default_factory=dict)  # path → a custom answer
     stopping: threading.Event = field(default_factory=threading.Event)  # set when the test ends
 
@@ -97,6 +133,8 @@ def make_handler(state: Site, image: bytes) -> type[BaseHTTPRequestHandler]:
                 return self.answer(200, state.robots, "text/plain")
             if self.path in state.pages:
                 return self.answer_page(state.pages[self.path])
+            if self.path == "/content.html" and state.archive is not None:
+                return self.answer_page(state.archive)
             if self.path.startswith("/archives/"):
                 name = self.path.rsplit("/", 1)[1]
                 if name == "77":

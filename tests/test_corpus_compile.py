@@ -130,3 +130,34 @@ def test_no_equation_reference_is_dropped(built):
         total += emitted
     assert mismatched == {}, f"{key}: post → (references in the source, references + dangling markers in the .tex)"
     assert total > 0 or key not in FOLDERS  # the corpus refers to its equations: the count must see them
+
+
+def test_a_series_contents_shows_short_chapter_titles(built):
+    """series.yaml titles its series' chapters short: the contents (and bookmarks) never repeat the series' name."""
+    from bookgen.manifest import load_manifest
+
+    key, volume_dir, _ = built
+    if key not in SERIES:
+        pytest.skip("not a series")
+    volume = load_manifest(REPO_DIR / "series.yaml").volume(key)
+    toc = (volume_dir / "main.toc").read_text(encoding="utf-8")
+    entries = re.findall(r"^\\contentsline \{chapter\}\{(.*)\}\{[^{}]*\}\{chapter\.\d+\}%?$", toc, re.MULTILINE)
+    assert len(entries) == len(volume.chapters), toc[:2000]
+    assert [entry for entry in entries if volume.title in entry] == []
+    outline = (volume_dir / "main.out").read_text(encoding="latin-1")  # hyperref's bookmarks, UTF-16 in octal escapes
+    marks = [bookmark_text(m) for m in re.findall(r"^\\BOOKMARK \[0\]\[\]\{chapter\.\d+\}\{(.*)\}\{\}", outline, re.MULTILINE)]
+    assert len(marks) == len(volume.chapters) and [mark for mark in marks if volume.title in mark] == []
+
+
+def bookmark_text(escaped: str) -> str:
+    r"""``\376\377\173\054…`` (hyperref's PDF string: UTF-16BE with a BOM, bytes as octal escapes) → the text."""
+    data = bytearray()
+    index = 0
+    while index < len(escaped):
+        if escaped[index] == "\\" and escaped[index + 1 : index + 4].isdigit():
+            data.append(int(escaped[index + 1 : index + 4], 8))
+            index += 4
+        else:
+            data += escaped[index].encode("latin-1")
+            index += 1
+    return bytes(data).decode("utf-16-be").lstrip("\ufeff")

@@ -65,8 +65,10 @@ def render_book(
     chapter_template = env.get_template("chapter.tex.j2")
     for chapter in book.chapters:
         body, units = render_post(chapter.post, probes=chapter.post.id in probes)
-        title = Tex(render_title(chapter.title))
-        text = chapter_template.render(post=chapter.post, title=title, body=body, language=language)
+        text = chapter_template.render(
+            post=chapter.post, title=Tex(render_title(chapter.title)), full_title=Tex(render_title(chapter.full_title)),
+            number=chapter.number, body=body, language=language,
+        )  # fmt: skip
         path = post_file(chapter.post)
         files[path], spans[path] = extract_units(break_long_lines(tidy(text)), units)
     main = env.get_template("book.tex.j2").render(

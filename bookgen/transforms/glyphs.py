@@ -212,7 +212,8 @@ def run(book: m.Book, context: Context) -> m.Book:
                 context.report(ch.post, 1, NAME, f"title: {message}", warning=warning)
 
         post = _fix_post(ch.post, setter, context)
-        return dataclasses.replace(ch, post=post, title=_fix_title(ch.title, setter, title_notes))
+        title, full_title = (_fix_title(nodes, setter, title_notes) for nodes in (ch.title, ch.full_title))
+        return dataclasses.replace(ch, post=post, title=title, full_title=full_title)
 
     book = dataclasses.replace(
         book,

@@ -126,7 +126,7 @@ class _Unavailable(Exception):
 @lru_cache(maxsize=None)
 def _opencc(name: str):
     """An OpenCC converter's ``convert`` for a shipped config name, or the generated ``t2twp``."""
-    import opencc
+    import opencc  # here, not at the top: only a Traditional build loads OpenCC (and its dictionaries)
 
     if name == "t2twp":
         return _generated_t2twp(opencc).convert
@@ -432,7 +432,9 @@ def convert_book(
         inline = _inline_converter(text)
         new_post = map_post(post, inline)
         new_post = dataclasses.replace(new_post, title=convert_prose(post.title, text))
-        return dataclasses.replace(ch, post=new_post, title=map_inlines(ch.title, inline))
+        return dataclasses.replace(
+            ch, post=new_post, title=map_inlines(ch.title, inline), full_title=map_inlines(ch.full_title, inline)
+        )
 
     volume = _inline_converter(convert)
     return dataclasses.replace(

@@ -683,11 +683,13 @@ def set_titles(book: m.Book, context: Context) -> m.Book:
     def volume_report(message: str, warning: bool) -> None:
         context.report_volume(TITLES, message, warning=warning)
 
-    chapters = tuple(
-        dataclasses.replace(ch, title=fixed(ch.title, lambda message, warning, post=ch.post: context.report(
-            post, 1, TITLES, f"title: {message}", warning=warning)))
-        for ch in book.chapters
-    )  # fmt: skip
+    def chapter(ch: m.Chapter) -> m.Chapter:
+        def report(message: str, warning: bool) -> None:
+            context.report(ch.post, 1, TITLES, f"title: {message}", warning=warning)
+
+        return dataclasses.replace(ch, title=fixed(ch.title, report), full_title=fixed(ch.full_title, report))
+
+    chapters = tuple(chapter(ch) for ch in book.chapters)
     return dataclasses.replace(
         book,
         title=fixed(book.title, volume_report),
