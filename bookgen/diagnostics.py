@@ -45,6 +45,13 @@ class Reporter:
             self._seen.add(diag)
             self.items.append(diag)
 
+    def merge(self, diagnostics) -> None:
+        """Diagnostics made elsewhere (another process, the cache), in their order."""
+        for diag in diagnostics:
+            if diag not in self._seen:
+                self._seen.add(diag)
+                self.items.append(diag)
+
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.items if d.severity == "warning"]

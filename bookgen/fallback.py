@@ -41,6 +41,7 @@ from bookgen.compile import (
     tex_problems,
     xelatex_command,
 )
+from bookgen.cache import text_digest
 from bookgen.errors import TexError
 from bookgen.latex.render import Rendered, Span, post_file
 from bookgen.latex.writer import LINE_MARK
@@ -74,7 +75,7 @@ class Outcome:
     book: m.Book
     rendered: Rendered
     fallbacks: list[Fallback]
-    run: TexRun
+    run: TexRun | None  # None: TeX was not run (given what it built last time)
 
 
 Render = Callable[[m.Book, frozenset], Rendered]
@@ -89,10 +90,14 @@ def compile_with_fallbacks(
     on_pass: Callable[[int, str], None],
     strict: bool = False,
     idle_timeout: float | None = None,
+    known: tuple[Fallback, ...] = (),
 ) -> Outcome:
-    """Build until TeX accepts the volume, setting aside what it rejects; ``TexError`` when that cannot work."""
+    """Build until TeX accepts the volume, setting aside what it rejects; ``TexError`` when that cannot work.
+
+    ``known``: fallbacks ``book`` and ``rendered`` have already (the last build's, ``reapply``).
+    """
     timeouts = {} if idle_timeout is None else {"idle_timeout": idle_timeout}
-    fallbacks: list[Fallback] = []
+    fallbacks: list[Fallback] = list(known)
     for _round in range(MAX_ROUNDS + 1):
         write(rendered)
         run = run_latexmk(volume_dir, on_pass, strict=strict, **timeouts)
@@ -226,6 +231,42 @@ def with_fallbacks(book: m.Book, found: list[Fallback]) -> m.Book:
             chapter = dataclasses.replace(chapter, post=post)
         chapters.append(chapter)
     return dataclasses.replace(book, chapters=tuple(chapters))
+
+
+# ---------------------------------------------------------------- the last build's fallbacks
+
+Record = dict[int, tuple[str, tuple[tuple[int, str], ...]]]  # post id → (its .tex without fallbacks, units)
+
+
+def record_of(book: m.Book, plain: Rendered) -> Record:
+    """What to remember of a build's fallbacks: each post's units, with the digest of its .tex without them."""
+    return {
+        ch.post.id: (text_digest(plain.files[post_file(ch.post)]), ch.post.fallbacks)
+        for ch in book.chapters
+        if ch.post.fallbacks
+    }
+
+
+def reapply(book: m.Book, plain: Rendered, render: Render, record: Record) -> tuple[m.Book, Rendered, tuple[Fallback, ...]]:
+    """The last build's fallbacks set aside again in each post whose .tex (without them) is the same as then.
+
+    A post that changed is tried as it is: its units may be numbered otherwise now, and TeX may take it.
+    """
+    found: list[Fallback] = []
+    for chapter in book.chapters:
+        path = post_file(chapter.post)
+        digest, units = record.get(chapter.post.id, ("", ()))
+        if not units or digest != text_digest(plain.files.get(path, "")):
+            continue
+        spans = {span.unit.number: span for span in plain.spans.get(path, ())}
+        text = plain.files[path]
+        found += [
+            Fallback(chapter.post, spans[n], message, text[spans[n].start : spans[n].end]) for n, message in units if n in spans
+        ]
+    if not found:
+        return book, plain, ()
+    book = with_fallbacks(book, found)
+    return book, render(book, frozenset()), tuple(found)
 
 
 # ---------------------------------------------------------------- a TeX that hangs

@@ -8,29 +8,56 @@ runs before anything is written, so a bad input leaves build/ as it was.
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from types import SimpleNamespace
+from typing import Callable
 
 import jinja2
 
 from bookgen import model as m
-from bookgen.compile import LogSummary, Stopwatch, check_tools, publish_pdf, read_log, summarize_log, volume_lock
+from bookgen.cache import (
+    CACHE_DIR,
+    FALLBACKS_FILE,
+    STAMP_FILE,
+    FallbackRecord,
+    PostCache,
+    build_stamp,
+    read_stamp,
+    write_stamp,
+)
+from bookgen.compile import (
+    IDLE_TIMEOUT_SECONDS,
+    TEX_STATE,
+    LogSummary,
+    Stopwatch,
+    check_tools,
+    publish_pdf,
+    read_log,
+    run_tex,
+    summarize_log,
+    tex_problems,
+    volume_lock,
+    xelatex_command,
+)
 from bookgen.diagnostics import Reporter
 from bookgen.errors import ManifestError, SourceError, UserError
-from bookgen.fallback import Fallback, compile_with_fallbacks
-from bookgen.fonts import GlyphChooser, chooser_for_preamble
-from bookgen.latex.language import language_for
-from bookgen.escape import one_line
+from bookgen.escape import escape_text, one_line
+from bookgen.fallback import Fallback, Outcome, compile_with_fallbacks, reapply, record_of, unresolved
 from bookgen.figures import figures_to_install, install_image
-from bookgen.latex.render import Rendered, book_view, render_book
-from bookgen.latex.templating import template_environment
+from bookgen.fonts import chooser_for_preamble
+from bookgen.latex.language import language_for
+from bookgen.latex.render import Rendered, render_book
+from bookgen.latex.templating import Tex, template_environment
 from bookgen.manifest import Manifest, Volume
-from bookgen.readers import read_post
+from bookgen.repairs import Settings, Work, repair_posts
 from bookgen.series.chapters import chapter_title, series_numbers
 from bookgen.sources import SourceIndex, sources_from_env
-from bookgen.transforms import PASSES, Context, run_passes
+from bookgen.transforms import Context, run_passes, volume_passes
 from bookgen.transforms.traditional import converter_for
 
 
@@ -43,6 +70,9 @@ class BuildOptions:
     tex_only: bool = False
     strict: bool = False  # the first TeX error stops the build (no fallbacks)
     skip_passes: frozenset[str] = frozenset()  # normalizer passes left out (--skip-pass), to see what one does
+    cache: bool = True  # read and keep repaired posts in OUT/<volume>/.cache (--no-cache: neither)
+    read_only: bool = False  # write nothing in OUT (bookgen diff): the cache is only read
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)  # processes repairing posts (-j)
     tex_timeout: float | None = None  # seconds of TeX silence taken as a hang (None: compile's default)
 
 
@@ -57,6 +87,8 @@ class VolumeResult:
     log: LogSummary | None = None
     book: m.Book | None = None
     fallbacks: list[Fallback] = field(default_factory=list)  # units TeX rejected, shown as their source
+    work: Work = field(default_factory=Work)  # how many posts came from the cache
+    tex_skipped: bool = False  # TeX was given what it built last time: not run
 
 
 @dataclass
@@ -70,6 +102,7 @@ class Prepared:
     reporter: Reporter
     stopwatch: Stopwatch = field(default_factory=Stopwatch)
     pass_times: dict[str, float] = field(default_factory=dict)  # seconds per normalizer pass
+    work: Work = field(default_factory=Work)  # how many posts came from the cache
 
     @property
     def files(self) -> dict[str, str]:
@@ -88,11 +121,8 @@ def source_folders(manifest: Manifest, volume: Volume, options: BuildOptions) ->
     return tuple(unique)
 
 
-def load_book(
-    manifest: Manifest, volume: Volume, options: BuildOptions, reporter: Reporter,
-    progress: Callable[[Iterable], Iterable] = iter,
-) -> m.Book:  # fmt: skip
-    """The volume's posts read into a book; what the reader noticed, and files claiming a chapter's id, reported."""
+def find_posts(manifest: Manifest, volume: Volume, options: BuildOptions, reporter: Reporter) -> list[tuple[int, Path]]:
+    """(id, file) of each chapter, from the source folders; a missing one is an error at its manifest line."""
     folders = source_folders(manifest, volume, options)
     index = SourceIndex.scan(folders)
     missing = [entry for entry in volume.chapters if index.find(entry.id) is None]
@@ -104,17 +134,18 @@ def load_book(
             manifest.path,
             missing[0].line,
         )
-    posts = []
-    for entry in progress(volume.chapters):
-        post = read_post(index.find(entry.id), entry.id)
-        posts.append((entry, post))
+    for entry in volume.chapters:
         for other in index.shadowed.get(entry.id, ()):
-            reporter.add(post.path, 1, "sources", f"archive id {post.id} is also claimed by {other} (ignored)", warning=True)
-        for line, note in post.notes:
-            reporter.add(post.path, line, "reader", note, warning=True)
-    numbers = series_numbers([post.title for _, post in posts])
+            reporter.add(index.find(entry.id), 1, "sources", f"archive id {entry.id} is also claimed by {other} (ignored)",
+                         warning=True)  # fmt: skip
+    return [(entry.id, index.find(entry.id)) for entry in volume.chapters]
+
+
+def book_of(volume: Volume, posts: list[m.Post]) -> m.Book:
+    """The volume's chapters: each post under its title in the book (its own, short, or the manifest's)."""
+    numbers = series_numbers([post.title for post in posts])
     chapters = []
-    for (entry, post), number in zip(posts, numbers):
+    for entry, post, number in zip(volume.chapters, posts, numbers):
         title = one_line(chapter_title(post.title, entry.title, volume.chapter_titles))
         full = one_line(post.title) if title != one_line(post.title) else ""  # printed under a heading that differs
         chapters.append(m.Chapter(post=post, title=m.text(title), full_title=m.text(full), number=number))
@@ -135,24 +166,34 @@ def traditional_config(volume: Volume, options: BuildOptions) -> str | None:
 
 
 def prepare_volume(
-    manifest: Manifest, volume: Volume, options: BuildOptions, progress: Callable[[Iterable], Iterable] = iter
+    manifest: Manifest, volume: Volume, options: BuildOptions, progress: Callable[[], None] = lambda: None
 ) -> Prepared:
+    """Read and repair the posts (from the cache when unchanged), run the volume's passes, render every file."""
     reporter = Reporter()
     stopwatch = Stopwatch()
-    with stopwatch.time("load+parse"):
-        book = load_book(manifest, volume, options, reporter, progress)
     traditional = traditional_config(volume, options)
     env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
+    preamble = preamble_fonts(env, volume, traditional)
+    posts = find_posts(manifest, volume, options, reporter)
+    cache = PostCache(options.out_dir / volume.key, enabled=options.cache, writable=not options.read_only)
+    with stopwatch.time("read+repair"):
+        repaired, work = repair_posts(posts, Settings(preamble, options.skip_passes), cache, options.jobs, progress)
+    times: dict[str, float] = {}
+    for result in repaired:
+        reporter.merge(result.diagnostics)
+        for name, seconds in result.times.items():
+            times[name] = times.get(name, 0.0) + seconds
     context = Context(
         reporter=reporter,
         image_dirs=tuple(options.sources) + volume.images + manifest.images,
         traditional=traditional,
         phrases=volume.phrases,
-        glyphs=glyph_chooser(env, book, traditional),
+        glyphs=chooser_for_preamble(preamble),
         volume_source=(manifest.path, volume.line),
+        times=times,
     )
     with stopwatch.time("normalize"):
-        book = run_passes(book, context, PASSES, options.skip_passes)
+        book = run_passes(book_of(volume, [r.post for r in repaired]), context, volume_passes(options.skip_passes))
     language = language_for(traditional, converter_for(traditional, volume.phrases) if traditional else str)
 
     def render(book: m.Book, probes: frozenset = frozenset()) -> Rendered:
@@ -163,18 +204,17 @@ def prepare_volume(
 
     with stopwatch.time("render"):
         rendered = render(book)
-    return Prepared(volume, book, rendered, render, reporter, stopwatch, context.times)
+    return Prepared(volume, book, rendered, render, reporter, stopwatch, context.times, work)
 
 
-def glyph_chooser(env: jinja2.Environment, book: m.Book, traditional: str | None) -> GlyphChooser:
-    """What the fonts of the preamble template (the user's, if any) have: the preamble rendered for its fonts."""
+def preamble_fonts(env: jinja2.Environment, volume: Volume, traditional: str | None) -> str:
+    """The preamble template (the user's, if any) rendered as far as the fonts go: what the glyph checks read."""
+    view = SimpleNamespace(key=volume.key, title=Tex(escape_text(one_line(volume.title))), subtitle=Tex(""),
+                           author=Tex(""), paper=volume.paper)  # fmt: skip
     try:
-        preamble = env.get_template("preamble.tex.j2").render(
-            book=book_view(book), language=language_for(traditional), extra_preamble=""
-        )
+        return env.get_template("preamble.tex.j2").render(book=view, language=language_for(traditional), extra_preamble="")
     except jinja2.TemplateError as exc:
         raise template_error(exc) from None
-    return chooser_for_preamble(preamble)
 
 
 def template_error(exc: jinja2.TemplateError) -> UserError:
@@ -204,15 +244,22 @@ def write_tex(rendered: Rendered, volume_dir: Path) -> list[str]:
     return written
 
 
-def write_volume(prepared: Prepared, volume_dir: Path) -> list[str]:
-    """The .tex files, the images and the report."""
-    written = write_tex(prepared.rendered, volume_dir)
-    for relative, source in sorted(figures_to_install(prepared.book).items()):
+def install_images(book: m.Book, volume_dir: Path, reporter: Reporter) -> dict[str, Path]:
+    """Each figure's file copied (an SVG converted) into the build folder; what was installed."""
+    images = figures_to_install(book)
+    for relative, source in sorted(images.items()):
         target = volume_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         problem = install_image(source, target)
         if problem:  # the figure's \IfFileExists shows the placeholder instead
-            prepared.reporter.add(source, 1, "images", f"{problem} (placeholder used)", warning=True)
+            reporter.add(source, 1, "images", f"{problem} (placeholder used)", warning=True)
+    return images
+
+
+def write_volume(prepared: Prepared, volume_dir: Path) -> list[str]:
+    """The .tex files, the images and the report."""
+    written = write_tex(prepared.rendered, volume_dir)
+    install_images(prepared.book, volume_dir, prepared.reporter)
     write_report(prepared.reporter, volume_dir)
     return written
 
@@ -221,10 +268,21 @@ def write_report(reporter: Reporter, volume_dir: Path) -> None:
     (volume_dir / "report.txt").write_text(reporter.render(), encoding="utf-8")
 
 
+def clean_volume(volume_dir: Path) -> None:
+    """``--clean``: what a build keeps for the next (the cache, TeX's files, the stamp) goes; the .tex and PDF stay."""
+    shutil.rmtree(volume_dir / CACHE_DIR, ignore_errors=True)
+    for name in TEX_STATE + (STAMP_FILE, FALLBACKS_FILE, "main.pdf"):
+        (volume_dir / name).unlink(missing_ok=True)
+
+
 def build_volume(
     prepared: Prepared, options: BuildOptions, on_pass: Callable[[int, str], None] = lambda n, rule: None
 ) -> VolumeResult:
-    """Write the volume and, unless ``tex_only``, compile it (setting aside what TeX rejects) and publish the PDF."""
+    """Write the volume and, unless ``tex_only``, compile it (setting aside what TeX rejects) and publish the PDF.
+
+    The last build's fallbacks are set aside at once in the posts that did not change (not with ``strict``);
+    when TeX would be given what it was given last time, and that build succeeded, TeX is not run.
+    """
     volume_dir = options.out_dir / prepared.volume.key
     if not options.tex_only:
         check_tools()  # before writing: a build that cannot run TeX leaves the output folder alone
@@ -236,24 +294,94 @@ def build_volume(
         files_written=[],
         times=prepared.stopwatch.times,
         book=prepared.book,
+        work=prepared.work,
     )
+    record = FallbackRecord(volume_dir)
     with volume_lock(volume_dir, prepared.volume.key):
+        book, rendered, known = prepared.book, prepared.rendered, ()
+        if not options.strict:
+            book, rendered, known = reapply(book, rendered, prepared.render, record.load())
         with prepared.stopwatch.time("write"):
-            result.files_written = write_volume(prepared, volume_dir)
-        if options.tex_only:
-            return result
-        with prepared.stopwatch.time("tex"):
-            outcome = compile_with_fallbacks(
-                prepared.book, prepared.rendered, prepared.render, lambda rendered: write_tex(rendered, volume_dir),
-                volume_dir, on_pass, strict=options.strict, idle_timeout=options.tex_timeout,
-            )  # fmt: skip
+            result.files_written = write_tex(rendered, volume_dir)
+            images = install_images(book, volume_dir, prepared.reporter)
+        outcome = Outcome(book, rendered, list(known), None)
+        pdf = options.out_dir / f"{prepared.volume.key}.pdf"
+        if not options.tex_only:
+            if read_stamp(volume_dir) == build_stamp(rendered.files, images) and pdf.exists():
+                result.tex_skipped = True  # what TeX would be given is what it built last time
+            else:
+                write_stamp(volume_dir, None)  # until this run succeeds, no run is on record
+                with prepared.stopwatch.time("tex"):
+                    outcome = compile_with_fallbacks(
+                        book, rendered, prepared.render, lambda rendered: write_tex(rendered, volume_dir),
+                        volume_dir, on_pass, strict=options.strict, idle_timeout=options.tex_timeout, known=known,
+                    )  # fmt: skip
+                publish_pdf(volume_dir, pdf)
+                write_stamp(volume_dir, build_stamp(outcome.rendered.files, images))
+                record.save(record_of(outcome.book, prepared.rendered))
         for fallback in outcome.fallbacks:
             prepared.reporter.add(fallback.post.path, fallback.span.unit.line, "tex", str(fallback), warning=True)
         write_report(prepared.reporter, volume_dir)
-        pdf = options.out_dir / f"{prepared.volume.key}.pdf"
-        publish_pdf(volume_dir, pdf)
-    result.log = summarize_log(read_log(volume_dir))
-    result.pdf = pdf
     result.book = outcome.book
     result.fallbacks = outcome.fallbacks
+    if not options.tex_only:
+        result.log = summarize_log(read_log(volume_dir))
+        result.pdf = pdf
     return result
+
+
+# ---------------------------------------------------------------- one chapter, fast
+
+PREVIEW_JOB = "preview"  # the preview's own files in the volume folder: preview.tex, .aux, .log, .pdf
+# A driver for main.tex: only the chapter asked for is read, with the chapter and page numbers it has in the
+# last full build, and that build's labels (main.aux) for its references; no title page, no contents.
+PREVIEW_MAIN = r"""\makeatletter
+\AtBeginDocument{%
+  \renewcommand{\tableofcontents}{}\renewenvironment{titlepage}{\setbox\z@\vbox\bgroup}{\egroup}%
+  \begingroup\makeatletter\let\@writefile\@gobbletwo\input{main.aux}\endgroup
+  \renewcommand{\bookgenchapter}[1]{\def\bookgenthis{#1}\ifx\bookgenthis\bookgenpreviewed
+    \setcounter{chapter}{@CHAPTER@}\setcounter{page}{@PAGE@}\begingroup\input{#1}\endgroup\fi}}
+\makeatother
+\def\bookgenpreviewed{posts/@ID@}
+\input{main.tex}
+"""
+# \newlabel{post:90002}{{二}{3}{位置编码小记}{chapter.2}{}}: the number as printed (ctex's 二), the page,
+# the title, and hyperref's anchor, which has the counter's value.
+CHAPTER_LABEL = r"\\newlabel\{post:%d\}\{\{[^{}]*\}\{(\d+)\}\{.*?\}\{chapter\.(\d+)\}"
+
+
+def chapter_numbers(volume_dir: Path, archive_id: int) -> tuple[int, int] | None:
+    """(chapter number, first page) of a chapter in the last full build, from its main.aux; None without one."""
+    found = re.search(CHAPTER_LABEL % archive_id, read_log(volume_dir, "main.aux"))
+    return (int(found.group(2)), int(found.group(1))) if found else None
+
+
+def preview_chapter(
+    prepared: Prepared, options: BuildOptions, archive_id: int, on_pass: Callable[[int, str], None] = lambda n, rule: None
+) -> Path:
+    """``OUT/<volume>.preview.pdf``: one chapter, typeset alone with the numbers it has in the book.
+
+    Needs a full build before (its main.aux); the book's PDF is left as it is.
+    """
+    volume_dir = options.out_dir / prepared.volume.key
+    numbers = chapter_numbers(volume_dir, archive_id)
+    if numbers is None:
+        raise UserError(f"no full build of '{prepared.volume.key}' holding chapter {archive_id} in {options.out_dir} yet")
+    check_tools()
+    record = FallbackRecord(volume_dir)
+    with volume_lock(volume_dir, prepared.volume.key):
+        book, rendered, _known = reapply(prepared.book, prepared.rendered, prepared.render, record.load())
+        write_tex(rendered, volume_dir)
+        install_images(book, volume_dir, prepared.reporter)
+        driver = PREVIEW_MAIN.replace("@ID@", str(archive_id))
+        driver = driver.replace("@CHAPTER@", str(numbers[0] - 1)).replace("@PAGE@", str(numbers[1]))
+        (volume_dir / f"{PREVIEW_JOB}.tex").write_text(driver, encoding="utf-8")
+        on_pass(1, "xelatex")
+        run = run_tex(xelatex_command(f"{PREVIEW_JOB}.tex", PREVIEW_JOB), volume_dir, idle_timeout=options.tex_timeout or IDLE_TIMEOUT_SECONDS)
+        output = volume_dir / f"{PREVIEW_JOB}.pdf"
+        if run.hung or not output.exists():
+            problems = tex_problems(read_log(volume_dir, f"{PREVIEW_JOB}.log")) or tex_problems(run.terminal)
+            raise unresolved(run, problems, rendered, volume_dir)
+        target = options.out_dir / f"{prepared.volume.key}.preview.pdf"
+        shutil.copyfile(output, target)
+    return target

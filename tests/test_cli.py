@@ -235,7 +235,7 @@ def test_tex_only_build_reports_changed_files(book, run_cli):
 
 
 def test_log_problems_name_what_a_reader_would_see():
-    from bookgen.cli import log_problems
+    from bookgen.cli.build import log_problems
     from bookgen.compile import summarize_log
 
     log = (

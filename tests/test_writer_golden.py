@@ -53,9 +53,10 @@ def build(run_cli, root: Path, volumes: tuple[str, ...], out: Path, *extra) -> d
 
 
 def snapshotted(path: str) -> bool:
-    """Files and their bytes, but not images converted by rsvg-convert (its output varies with its version)
-    nor the lock a build holds on its volume (``OUT/.<volume>.lock``, holding its process id)."""
-    return not path.endswith("/") and not re.search(r"/images/[^/]*\.pdf$|^\.[^/]*\.lock$", path)
+    """Files and their bytes, but not images converted by rsvg-convert (its output varies with its version),
+    the lock a build holds on its volume (``OUT/.<volume>.lock``, holding its process id), nor what a build
+    keeps for the next one (``.cache/``: the repaired posts, as JSON; see test_rebuild.py)."""
+    return not path.endswith("/") and not re.search(r"/images/[^/]*\.pdf$|^\.[^/]*\.lock$|/\.cache/", path)
 
 
 def golden_files(name: str) -> dict[str, bytes]:

@@ -60,4 +60,20 @@ SETTING: tuple[Pass, ...] = (
 PASSES: tuple[Pass, ...] = REPAIRS + SETTING
 PASS_NAMES: tuple[str, ...] = tuple(p.name for p in PASSES)
 
-__all__ = ["Context", "Pass", "PASSES", "PASS_NAMES", "REPAIRS", "SETTING", "run_passes"]
+
+def post_repairs(skip: frozenset[str] = frozenset()) -> tuple[Pass, ...]:
+    """The passes that need nothing but the post, up to the first that needs the whole volume (but ``skip``):
+    a post's result of these depends on the post alone, so it can be kept and computed anywhere."""
+    chosen = [p for p in PASSES if p.name not in skip]
+    ending = next((index for index, p in enumerate(chosen) if p.whole_volume), len(chosen))
+    return tuple(chosen[:ending])
+
+
+def volume_passes(skip: frozenset[str] = frozenset()) -> tuple[Pass, ...]:
+    """The passes after ``post_repairs``: run on the whole book each time."""
+    chosen = [p for p in PASSES if p.name not in skip]
+    return tuple(chosen[len(post_repairs(skip)) :])
+
+__all__ = [
+    "Context", "Pass", "PASSES", "PASS_NAMES", "REPAIRS", "SETTING", "post_repairs", "run_passes", "volume_passes",
+]  # fmt: skip

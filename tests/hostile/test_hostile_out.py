@@ -2,7 +2,7 @@
 
 An existing file, ``/dev/null``, a path below a file or a read-only folder as ``--out`` raised
 FileExistsError / NotADirectoryError / PermissionError from deep inside the build.  One check in the
-CLI (``cli.check_out_folder``) closes it for every command that writes a folder: ``build`` and
+CLI (``cli.common.check_out_folder``) closes it for every command that writes a folder: ``build`` and
 ``check`` (``--out``), ``fetch`` (``--cache``); ``build`` also checks the volume's own folder and PDF.
 """
 
