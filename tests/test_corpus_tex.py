@@ -88,3 +88,22 @@ def test_every_post_has_a_title_and_a_date(corpus_build):
             text = data.decode("utf-8")
             assert "\\chapter{" in text and "\\chapter{}" not in text, path
             assert "\\bookgenpostinfo{}" not in text, f"{path}: no date"
+
+
+def test_a_pool_and_the_cache_write_what_one_process_writes(corpus_dir, tmp_path):
+    """Every post of the corpus folder: one process without the cache, a pool of two (the cache filled),
+    then the cache read: the same .tex and the same report, byte for byte."""
+    from conftest import invoke
+    from test_corpus_compile import all_posts_manifest
+
+    manifest = all_posts_manifest(corpus_dir, tmp_path, "all")
+    runs = {}
+    for name, extra in (("serial", ["-j", "1", "--no-cache"]), ("pool", ["-j", "2"]), ("cache", ["-j", "2"])):
+        out = tmp_path / ("pool" if name == "cache" else name)
+        result = invoke(["build", "--manifest", manifest, "--sources", corpus_dir, "--tex-only", "--out", out, *extra],
+                        cwd=REPO_DIR, env={"BOOKGEN_SOURCES": None})  # fmt: skip
+        assert result.code == 0, result.stderr
+        runs[name] = {k: v for k, v in snapshot(out).items() if k.endswith((".tex", "report.txt"))}
+    assert "140 from the cache" in result.stdout or "from the cache, 0 repaired" in result.stdout
+    assert len(runs["serial"]) > 100
+    assert runs["serial"] == runs["pool"] == runs["cache"]

@@ -274,7 +274,7 @@ def diff(volumes, out_dir, template_dirs, traditional, skip_passes, sources, ind
     options = build_options_from(sources, out_dir, template_dirs, traditional, skip_passes, tex_only=True, jobs=jobs,
                                  cache=not no_cache, read_only=True)  # fmt: skip
     manifest = with_series_resolved(manifest, volumes, options, index_file, False)
-    coloured = color == "always" or (color == "auto" and click.get_text_stream("stdout").isatty())
+    coloured = color == "always" or (color == "auto" and sys.stdout.isatty())
     changed = False
     for volume in selected_volumes(manifest, volumes):
         changes = volume_changes(prepare_volume(manifest, volume, options), against or out_dir)

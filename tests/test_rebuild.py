@@ -1,0 +1,209 @@
+"""Review and rebuild: the cache of repaired posts, skipping TeX, ``bookgen diff``, ``--chapter``, ``-j``.
+
+Each test works on a copy of the demo book (four posts) in a temporary folder;
+the TeX ones build it with xelatex (a few seconds each).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bookgen import model as m
+from bookgen.cache import PostCache, decode, encode
+from conftest import REPO_DIR, snapshot, tex_missing
+
+needs_tex = pytest.mark.skipif(tex_missing() is not None, reason=str(tex_missing()))
+MANIFEST = "sources: [posts]\nimages: [images]\nvolumes:\n  demo:\n    title: 演示\n    chapters: [90001, 90002, 90003, 90004]\n"
+EDITED = "这一句是改过的。"
+
+
+@pytest.fixture
+def book(tmp_path) -> Path:
+    root = tmp_path / "book"
+    shutil.copytree(REPO_DIR / "demo" / "posts", root / "posts")
+    shutil.copytree(REPO_DIR / "demo" / "images", root / "images")
+    (root / "series.yaml").write_text(MANIFEST, encoding="utf-8")
+    return root
+
+
+def edit_post(root: Path, archive_id: int = 90002, added: str = EDITED) -> None:
+    """``added`` at the end of the post's first paragraph of prose."""
+    path = root / "posts" / f"{archive_id}.md"
+    text = path.read_text(encoding="utf-8")
+    first = re.search(r"^[^\n#*>|\-$`!\[].*。$", text, re.MULTILINE)
+    path.write_text(text[: first.end()] + added + text[first.end() :], encoding="utf-8")
+
+
+def tex_files(out: Path) -> dict[str, bytes]:
+    return {k: v for k, v in snapshot(out).items() if k.endswith(".tex")}
+
+
+# ---------------------------------------------------------------- the cache, without TeX
+
+
+def test_the_model_round_trips_through_the_cache_format():
+    post = m.Post(7, "t", "2024-01-01", "https://spaces.ac.cn/archives/7", Path("posts/7.md"), (
+        m.Heading(2, (m.Text("标题"), m.Math("x_1", False, 3)), 3, "标题 $x_1$"),
+        m.Paragraph((m.Emph((m.Text("a"),)), m.Link("https://a.b/", (m.Text("l"),)), m.RawTex("\\relax"),
+                     m.Math("\\begin{equation}y\\end{equation}", True, 5)), 4),
+        m.Figure("/usr/uploads/x.png", (m.Text("c"),), 6, "images/x.png", Path("/tmp/x.png")),
+        m.ListBlock(True, 3, ((m.Paragraph((m.Text("i"),), 7),),), 7),
+    ), footnotes=(("1", (m.Paragraph((m.Text("n"),), 9),)),), macros=("\\def\\x{}",), fallbacks=((2, "m"),),
+        notes=((1, "n"),))  # fmt: skip
+    assert decode(json.loads(json.dumps(encode(post)))) == post
+
+
+def test_a_cache_entry_that_does_not_fit_is_not_used(tmp_path):
+    cache = PostCache(tmp_path)
+    cache.folder.mkdir()
+    (cache.folder / "7.json").write_text('{"key": "k", "post": {"_": "os.system", "x": 1}, "diagnostics": []}')
+    assert cache.load(7, "k") is None  # a type that is not the model's: never built
+    (cache.folder / "7.json").write_text("not json")
+    assert cache.load(7, "k") is None
+    assert cache.load(8, "k") is None
+
+
+def test_a_rebuild_reads_unchanged_posts_from_the_cache(run_cli, book):
+    first = run_cli("build", "--tex-only", cwd=book)
+    assert first.code == 0, first.stderr
+    before = tex_files(book / "build")
+    again = run_cli("build", "--tex-only", cwd=book)
+    assert "4 from the cache, 0 repaired" in again.stdout
+    assert tex_files(book / "build") == before
+    edit_post(book)
+    edited = run_cli("build", "--tex-only", cwd=book)
+    assert "3 from the cache, 1 repaired" in edited.stdout
+    after = tex_files(book / "build")
+    assert [name for name in after if after[name] != before[name]] == ["demo/posts/90002.tex"]
+    assert EDITED in after["demo/posts/90002.tex"].decode()
+
+
+def test_the_cache_is_keyed_by_the_settings_and_can_be_left_out(run_cli, book):
+    assert run_cli("build", "--tex-only", cwd=book).code == 0
+    skipped = run_cli("build", "--tex-only", "--skip-pass", "labels", cwd=book)
+    assert "from the cache" not in skipped.stdout  # other passes, other results
+    assert run_cli("build", "--tex-only", "--no-cache", cwd=book).code == 0
+    assert "from the cache" not in run_cli("build", "--tex-only", "--no-cache", cwd=book).stdout
+    assert run_cli("build", "--tex-only", "--clean", cwd=book).code == 0
+    assert "from the cache" not in run_cli("build", "--tex-only", "--clean", "--no-cache", cwd=book).stdout
+
+
+def test_a_pool_and_the_cache_make_the_same_files_as_one_process(run_cli, book, tmp_path):
+    outs = {}
+    for name, extra in (("serial", ["-j", "1", "--no-cache"]), ("pool", ["-j", "2"]), ("warm", ["-j", "2"])):
+        out = tmp_path / ("pool" if name == "warm" else name)
+        result = run_cli("build", "--tex-only", "--out", out, *extra, cwd=book)
+        assert result.code == 0, result.stderr
+        outs[name] = {k: v for k, v in snapshot(out).items() if k.endswith((".tex", "report.txt"))}
+    assert outs["serial"] == outs["pool"] == outs["warm"]
+
+
+# ---------------------------------------------------------------- bookgen diff
+
+
+def test_diff_shows_what_the_next_build_changes_and_writes_nothing(run_cli, book):
+    never = run_cli("diff", cwd=book)
+    assert never.code == 2 and "has not been built" in never.stderr
+    assert run_cli("build", "--tex-only", cwd=book).code == 0
+    untouched = run_cli("diff", cwd=book)
+    assert (untouched.code, untouched.stdout) == (0, "")
+    edit_post(book)
+    before = snapshot(book / "build")
+    changed = run_cli("diff", "--color", "never", cwd=book)
+    assert changed.code == 1
+    headers = re.findall(r"^(?:---|\+\+\+) (.*)$", changed.stdout, re.MULTILINE)
+    assert headers == ["a/demo/posts/90002.tex", "b/demo/posts/90002.tex"]
+    added = [line for line in changed.stdout.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    assert len(added) == 1 and EDITED in added[0]
+    assert "\x1b[" not in changed.stdout  # not a terminal: no colour
+    stat = run_cli("diff", "--stat", cwd=book)
+    assert stat.code == 1 and stat.stdout == "demo/posts/90002.tex | +1 -1 | repairs +0 -0\n"
+    assert snapshot(book / "build") == before  # nothing written, not even the cache
+
+
+def test_diff_against_another_build(run_cli, book, tmp_path):
+    assert run_cli("build", "--tex-only", "--out", tmp_path / "old", cwd=book).code == 0
+    edit_post(book, 90003)
+    result = run_cli("diff", "--against", tmp_path / "old", "--stat", cwd=book)
+    assert result.code == 1 and result.stdout.startswith("demo/posts/90003.tex | +1 -1")
+
+
+# ---------------------------------------------------------------- with TeX
+
+
+@needs_tex
+def test_an_unchanged_rebuild_does_not_run_tex(run_cli, book):
+    assert run_cli("build", cwd=book).code == 0
+    pdf = book / "build" / "demo.pdf"
+    stamp = pdf.stat().st_mtime_ns
+    again = run_cli("build", cwd=book)
+    assert again.code == 0
+    assert "nothing changed since the last build: TeX not run" in again.stdout
+    assert "TeX pass" not in again.stdout and pdf.stat().st_mtime_ns == stamp
+    edit_post(book)
+    edited = run_cli("build", cwd=book)
+    assert "TeX pass" in edited.stdout and pdf.stat().st_mtime_ns != stamp
+
+
+@needs_tex
+def test_a_fallback_is_remembered_and_costs_nothing_the_next_time(run_cli, book):
+    edit_post(book, 90004, "坏的公式 $\\kern x$ 在这里。")
+    first = run_cli("build", cwd=book)
+    assert first.code == 0 and "shown as source" in first.stderr
+    passes = len(re.findall(r"TeX pass 1 \(xelatex\)", first.stdout))
+    assert passes == 2  # the run that found it, the run without it
+    edit_post(book)  # another post changes: the bad formula is set aside at once
+    second = run_cli("build", cwd=book)
+    assert second.code == 0 and "shown as source" in second.stderr
+    assert len(re.findall(r"TeX pass 1 \(xelatex\)", second.stdout)) == 1
+    third = run_cli("build", cwd=book)
+    assert "TeX not run" in third.stdout and "shown as source" in third.stderr
+    assert "shown as source" in (book / "build" / "demo" / "report.txt").read_text(encoding="utf-8")
+
+
+def pdftotext(pdf: Path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed")
+    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@needs_tex
+def test_a_chapter_preview_keeps_the_books_numbers(run_cli, book):
+    first = run_cli("build", "--chapter", "90002", cwd=book)
+    assert first.code == 0 and "no full build" in first.stdout  # none yet: the whole volume is built
+    pdf = book / "build" / "demo.pdf"
+    good = pdf.read_bytes()
+    edit_post(book)
+    preview = run_cli("build", "--chapter", "90002", cwd=book)
+    assert preview.code == 0, preview.stderr
+    assert pdf.read_bytes() == good  # the book is not replaced
+    text = pdftotext(book / "build" / "demo.preview.pdf")
+    assert "第二章" in text and EDITED in re.sub(r"\s+", "", text)
+    book_text = pdftotext(pdf)
+    chapter = book_text[book_text.index("位置编码小记", book_text.index("位置编码小记") + 1) :]
+    numbers = lambda s: sorted(set(re.findall(r"\((2\.\d+)\)", s)))  # noqa: E731
+    assert numbers(text) and numbers(text) == numbers(chapter)
+    assert "见第一章" in re.sub(r"\s+", "", text)  # a reference to another chapter, from the full build
+    assert run_cli("build", "--chapter", "12345", cwd=book).code == 1
+
+
+@needs_tex
+def test_volumes_at_once_and_one_failing_stops_no_other(run_cli, book, tmp_path):
+    manifest = MANIFEST + "  broken:\n    title: 坏\n    chapters: [90005]\n"
+    (book / "series.yaml").write_text(manifest, encoding="utf-8")
+    (book / "posts" / "90005.md").write_text("---\ntitle: 坏的一章\nid: 90005\n---\n\n正文。\n", encoding="utf-8")
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    chapter = (REPO_DIR / "templates" / "chapter.tex.j2").read_text(encoding="utf-8")
+    injected = "<% if post.id == 90005 %>\n\\undefinedcommandxyz\n<% endif %>\n"  # outside any unit: no fallback
+    (templates / "chapter.tex.j2").write_text(chapter + injected, encoding="utf-8")
+    result = run_cli("build", "demo", "broken", "-j", "2", "--templates", templates, cwd=book)
+    assert result.code == 2, result.stderr
+    assert "demo: wrote" in result.stdout and re.search(r"90005\.md:\d+: TeX error", result.stderr)
+    assert (book / "build" / "demo.pdf").is_file() and not (book / "build" / "broken.pdf").exists()
