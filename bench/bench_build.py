@@ -12,7 +12,11 @@
     ``bookgen build -v`` prints), and its share of a ``--tex-only`` run;
 (d) the fallback ladder: a cold build of the diffusion volume against latexmk
     alone on the same .tex (a book without errors costs no extra TeX pass), and
-    the same build with one formula TeX rejects (what one fallback round adds).
+    the same build with one formula TeX rejects (what one fallback round adds);
+(e) rebuilds of the diffusion volume, each against its cold build: `bookgen
+    build` again with nothing changed (a process of its own, as a user runs
+    it), after one post was edited (bookgen's share beside TeX's), and a
+    `--chapter` preview against a volume of that one post.
 
 A part is skipped, with a message, when the corpus, pandoc or TeX is missing.
 """
@@ -20,6 +24,7 @@ A part is skipped, with a message, when the corpus, pandoc or TeX is missing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -50,7 +55,7 @@ def clear_caches() -> None:
     """Parses are cached per process; clear them so every repeat is a cold run like a fresh `bookgen build`."""
     from bookgen.transforms import tex
 
-    for function in (tex.parse,):
+    for function in (tex.parse, tex.walked):
         function.cache_clear()
 
 
@@ -85,26 +90,34 @@ def bench_corpus(folder: Path, repeat: int, use_pandoc: bool) -> None:
     if count == 0:
         print("skipped: no posts with an archive id in the corpus folder")
         return
-    options = BuildOptions(sources=(folder,), tex_only=True)
-    runs = []
+    modes = {
+        "one process, no cache": dict(jobs=1, cache=False),
+        f"cold: -j {os.cpu_count()}, empty cache": dict(jobs=os.cpu_count() or 1),
+        "warm: the cache filled": dict(jobs=os.cpu_count() or 1),
+    }
+    timings: dict[str, float] = {}
     for _ in range(repeat):
-        clear_caches()
-        start = time.perf_counter()
-        prepared = prepare_volume(manifest, volume, options)
-        pass_times = prepared.pass_times  # what `bookgen build -v` prints, from the same clock
         with tempfile.TemporaryDirectory() as tmp:
-            write_start = time.perf_counter()
-            write_volume(prepared, Path(tmp) / "corpus")
-            write = time.perf_counter() - write_start
-        total = time.perf_counter() - start
-        runs.append((total, write, dict(prepared.stopwatch.times), pass_times))
-    total, write, stages, pass_times = min(runs, key=lambda r: r[0])
+            for mode, settings in modes.items():
+                clear_caches()
+                options = BuildOptions(sources=(folder,), tex_only=True, out_dir=Path(tmp) / "out", **settings)
+                start = time.perf_counter()
+                prepared = prepare_volume(manifest, volume, options)
+                write_volume(prepared, options.out_dir / volume.key)
+                total = time.perf_counter() - start
+                timings[mode] = min(timings.get(mode, total), total)
+                if mode.startswith("one process"):
+                    serial_prepared = prepared
+    prepared = serial_prepared
+    stages, pass_times = prepared.stopwatch.times, prepared.pass_times  # what `bookgen build -v` prints
+    total = timings["one process, no cache"]
     files = sum(1 for p in prepared.files if p.startswith("posts/"))
     print(f"posts: {count} ({files} .tex files), best of {repeat}")
-    print(f"bookgen total (read + normalize + render + write): {seconds(total)}  ({total / count * 1000:.1f} ms/post)")
-    for stage in ("load+parse", "normalize", "render"):
-        print(f"  {stage:<12} {seconds(stages.get(stage, 0.0))}")
-    print(f"  {'write':<12} {seconds(write)}")
+    for mode, value in timings.items():
+        print(f"bookgen --tex-only, {mode + ':':<28} {seconds(value)}  ({value / count * 1000:.1f} ms/post)")
+    print("  one process, by stage:")
+    for stage in ("read+repair", "normalize", "render"):
+        print(f"    {stage:<12} {seconds(stages.get(stage, 0.0))}")
 
     if not use_pandoc:
         print("pandoc: skipped (--no-pandoc)")
@@ -125,11 +138,12 @@ def bench_corpus(folder: Path, repeat: int, use_pandoc: bool) -> None:
         pandoc_time = min(pandoc_runs)
         print(f"{version} (-f markdown -t latex, one process per post): {seconds(pandoc_time)}"
               f"  ({pandoc_time / count * 1000:.1f} ms/post{', %d failed' % failures if failures else ''})")  # fmt: skip
-        print(f"ratio bookgen / pandoc: {total / pandoc_time:.2f}  (below 1: bookgen is faster)")
+        for mode, value in timings.items():
+            print(f"ratio bookgen ({mode}) / pandoc: {value / pandoc_time:.3f}  (below 1: bookgen is faster)")
 
     heading("(c) the normalizer over the corpus")
-    normalize = stages.get("normalize", 0.0)
-    print(f"normalizer: {seconds(normalize)}  = {normalize / total * 100:.1f}% of the --tex-only work above")
+    normalize = sum(pass_times.values())
+    print(f"normalizer: {seconds(normalize)}  = {normalize / total * 100:.1f}% of the one-process --tex-only work above")
     for name, value in sorted(pass_times.items(), key=lambda item: -item[1]):
         share = value / normalize * 100 if normalize else 0.0
         print(f"  {name:<18} {seconds(value)}  {share:5.1f}% of the normalizer")
@@ -224,6 +238,61 @@ def bench_fallback(folder: Path, repeat: int) -> None:
     print(f"ratio one fallback / no errors: {broken_s / clean_s:.2f}")
 
 
+# ---------------------------------------------------------------- (e)
+
+
+def cli_seconds(*args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "bookgen", "build", *args, "-q"], cwd=REPO, check=True,
+                   env={**os.environ, "BOOKGEN_SOURCES": ""}, capture_output=True)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def bench_rebuilds(folder: Path) -> None:
+    from bookgen.pipeline import preview_chapter
+
+    heading("(e) rebuilds of diffusion: nothing changed, one post edited, one chapter previewed")
+    if shutil.which("latexmk") is None or shutil.which("xelatex") is None:
+        print("skipped: latexmk/xelatex not installed")
+        return
+    manifest = load_manifest(REPO / "series.yaml")
+    volume = manifest.volume("diffusion")
+    index = SourceIndex.scan((folder,))
+    if any(index.find(entry.id) is None for entry in volume.chapters):
+        print(f"skipped: the diffusion posts are not in {folder}")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        sources, out = Path(tmp) / "posts", Path(tmp) / "out"
+        sources.mkdir()
+        for entry in volume.chapters:
+            shutil.copy(index.find(entry.id), sources / index.find(entry.id).name)
+        common = ("diffusion", "--sources", str(sources), "--out", str(out))
+        cold = cli_seconds(*common)
+        noop = cli_seconds(*common)
+        print(f"cold build (bookgen build, a process):        {seconds(cold)}")
+        print(f"again, nothing changed:                       {seconds(noop)}   ratio {noop / cold:.3f}")
+        edited = sources / index.find(volume.chapters[len(volume.chapters) // 2].id).name
+        edited.write_text(edited.read_text(encoding="utf-8").replace("。", "。改。", 1), encoding="utf-8")
+        options = BuildOptions(sources=(sources,), out_dir=out)
+        start = time.perf_counter()
+        prepared = prepare_volume(manifest, volume, options)
+        result = build_volume(prepared, options)
+        total = time.perf_counter() - start
+        tex = result.times.get("tex", 0.0)
+        print(f"one post edited: {result.work.repaired} repaired, {result.work.cached} from the cache; "
+              f"{seconds(total)} of which TeX {seconds(tex)}: bookgen adds {(total - tex) / tex * 100:.1f}% of TeX's time")  # fmt: skip
+        chapter = volume.chapters[len(volume.chapters) // 2].id
+        start = time.perf_counter()
+        preview_chapter(prepare_volume(manifest, volume, options), options, chapter)
+        preview = time.perf_counter() - start
+        alone = dataclasses.replace(volume, key="alone", chapters=tuple(e for e in volume.chapters if e.id == chapter))
+        start = time.perf_counter()
+        build_volume(prepare_volume(manifest, alone, options), options)
+        single = time.perf_counter() - start
+        print(f"--chapter {chapter} preview:                {seconds(preview)}")
+        print(f"a volume of that one post, cold:              {seconds(single)}   ratio preview / it {preview / single:.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", help="folder of posts (default: $BOOKGEN_CORPUS or ../shared/corpus/md)")
@@ -252,6 +321,7 @@ def main() -> int:
             print(f"stopped: the demo build failed: {exc}")
         try:
             bench_fallback(folder, repeat)
+            bench_rebuilds(folder)
         except UserError as exc:
             print(f"stopped: the diffusion build failed: {exc}")
     return 0

@@ -63,7 +63,7 @@ def _demote_once(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
     edits, notes = [], []
     if not NESTED_CANDIDATE.search(source):
         return source, notes
-    for node, parents in tex.walk(tex.parse(source)):
+    for node, parents in tex.walked(source):
         nested = any(is_top_level(p) for p in parents) or inside_top_level
         if is_top_level(node) and nested:
             inner = INNER_FORM[env_base(node.environmentname)]
@@ -170,12 +170,12 @@ def fix_tags(body: str, env: str) -> tuple[str, list[str]]:
     if "\\tag" not in body and "eqno" not in body:
         return body, notes
     # \eqno first, so that one inside an inner environment is then moved like any \tag.
-    for node, _parents in tex.walk(tex.parse(body)):
+    for node, _parents in tex.walked(body):
         if isinstance(node, tex.LatexMacroNode) and node.macroname in ("eqno", "leqno"):
             edits.append(tex.Edit(node.pos, node.pos + node.len, "\\tag*"))
             notes.append(f"\\{node.macroname} → \\tag*")
     body, edits = (tex.apply_edits(body, edits) if edits else body), []
-    for node, parents in tex.walk(tex.parse(body)):
+    for node, parents in tex.walked(body):
         if not (isinstance(node, tex.LatexMacroNode) and node.macroname == "tag"):
             continue
         if any(isinstance(p, (tex.LatexEnvironmentNode, tex.LatexGroupNode)) for p in parents):
@@ -275,7 +275,7 @@ def fix_array_columns(source: str) -> tuple[str, list[str]]:
     edits, notes = [], []
     if "{array}" not in source:
         return source, notes
-    for node, _parents in tex.walk(tex.parse(source)):
+    for node, _parents in tex.walked(source):
         if not (isinstance(node, tex.LatexEnvironmentNode) and node.environmentname == "array"):
             continue
         args = node.nodeargd.argnlist if node.nodeargd else []

@@ -349,7 +349,7 @@ def fix_math(source: str, setter: GlyphSetter) -> tuple[str, list[tuple[str, boo
     """
     edits: list[tex.Edit] = []
     notes: list[tuple[str, bool]] = []
-    for node, parents in tex.walk(tex.parse(source)):
+    for node, parents in tex.walked(source):
         if not isinstance(node, tex.LatexCharsNode) or node.chars.isascii():
             continue
         start, end = node.pos, node.pos + node.len

@@ -56,7 +56,7 @@ class PostLabels:
 def label_nodes(source: str):
     if "\\label" not in source:
         return
-    for node, parents in tex.walk(tex.parse(source)):
+    for node, parents in tex.walked(source):
         if isinstance(node, tex.LatexMacroNode) and node.macroname == "label":
             if any(isinstance(p, tex.LatexMacroNode) and p.macroname in NAME_MACROS for p in parents):
                 continue  # \eqref{\label{x}}: part of a name (a broken one), not a label
@@ -202,7 +202,7 @@ def rewrite_refs(post: m.Post, math: m.Math, source: str, labels: PostLabels, co
     edits = []
     if "ref" not in source:
         return source
-    for node, _parents in tex.walk(tex.parse(source)):
+    for node, _parents in tex.walked(source):
         if not (isinstance(node, tex.LatexMacroNode) and node.macroname in REF_MACROS):
             continue
         args = tex.macro_args(node)

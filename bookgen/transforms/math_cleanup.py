@@ -83,7 +83,7 @@ def escape_percent(source: str) -> tuple[str, int]:
 
 def escape_underscores_in_text(source: str) -> tuple[str, int]:
     edits = []
-    for node, parents in tex.walk(tex.parse(source)):
+    for node, parents in tex.walked(source):
         if isinstance(node, tex.LatexCharsNode) and "_" in node.chars and _in_text_argument(parents):
             edits.append(tex.Edit(node.pos, node.pos + node.len, node.chars.replace("_", "\\_")))
     return (tex.apply_edits(source, edits), len(edits)) if edits else (source, 0)

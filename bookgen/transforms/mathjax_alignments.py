@@ -103,7 +103,7 @@ def _repair_if_triggered(source: str) -> tuple[str, list[str]]:
 def _repair_once(source: str) -> tuple[str, list[str]]:
     edits: list[tex.Edit] = []
     notes: list[str] = []
-    for node, _parents in tex.walk(tex.parse(source)):
+    for node, _parents in tex.walked(source):
         if any(e.start <= node.pos < e.end for e in edits):
             continue
         span = (node.pos, node.pos + node.len)
@@ -127,7 +127,7 @@ def solid_dashes(source: str) -> list[str]:
     if "\\hdashline" not in source:
         return []
     found = []
-    for node, parents in tex.walk(tex.parse(source)):
+    for node, parents in tex.walked(source):
         if isinstance(node, tex.LatexMacroNode) and node.macroname == "hdashline":
             envs = [p.environmentname for p in parents if isinstance(p, tex.LatexEnvironmentNode)]
             if envs and envs[-1] not in ARRAY_BASED:

@@ -188,7 +188,7 @@ def _repair_once(source: str) -> tuple[str, list[str], list[str]]:
     source, notes = root_of(source)
     warnings: list[str] = []
     edits: list[tex.Edit] = []
-    for node, parents in tex.walk(tex.parse(source)):
+    for node, parents in tex.walked(source):
         if not isinstance(node, tex.LatexMacroNode) or any(e.start <= node.pos < e.end for e in edits):
             continue
         name, args = node.macroname, tex.macro_args(node)

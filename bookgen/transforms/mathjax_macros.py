@@ -186,7 +186,7 @@ def repair_once(source: str) -> tuple[str, list[str], list[tuple[str, str]]]:
     definitions: list[Definition] = []
     if not TRIGGERS.search(source):
         return source, notes, definitions
-    for node, _parents in tex.walk(tex.parse(source)):
+    for node, _parents in tex.walked(source):
         if not isinstance(node, tex.LatexMacroNode):
             continue
         if any(edit.start <= node.pos < edit.end for edit in edits):
@@ -284,7 +284,7 @@ def use_scoped_names(source: str, names: frozenset[str]) -> str:
         return source
     edits = [
         tex.Edit(node.pos, node.pos + 1 + len(node.macroname), "\\" + scoped_name(node.macroname))
-        for node, _parents in tex.walk(tex.parse(source))
+        for node, _parents in tex.walked(source)
         if isinstance(node, tex.LatexMacroNode) and node.macroname in names
     ]
     return tex.apply_edits(source, edits) if edits else source

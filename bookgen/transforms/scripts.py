@@ -27,7 +27,7 @@ def _scripts_before(node, previous) -> bool:
 
 def brace_macro_scripts(source: str) -> tuple[str, int]:
     edits: list[tex.Edit] = []
-    for node, _parents in tex.walk(tex.parse(source)):
+    for node, _parents in tex.walked(source):
         nodelist = getattr(node, "nodelist", None) or []
         _collect(nodelist, edits)
     _collect(tex.parse(source), edits)
@@ -69,7 +69,7 @@ def separate_double_scripts(source: str) -> tuple[str, int]:
     r"""``x^a^b`` → ``x^a{}^b`` (and ``x_a_b`` → ``x_a{}_b``): TeX stops with "Double superscript"."""
     edits: list[tex.Edit] = []
     _double_scripts(tex.parse(source), edits)
-    for node, parents in tex.walk(tex.parse(source)):
+    for node, parents in tex.walked(source):
         if not isinstance(node, tex.LatexCharsNode) and not tex.inside_text(parents + (node,)):
             _double_scripts(getattr(node, "nodelist", None) or [], edits)
     edits = sorted(set(edits))

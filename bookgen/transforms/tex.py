@@ -28,7 +28,7 @@ from pylatexenc.latexwalker import (
 from bookgen.catalogue import NOT_MATH, SIGNATURES
 
 __all__ = [
-    "Edit", "apply_edits", "parse", "walk", "macro_args", "arg_text", "LatexCharsNode", "LatexCommentNode",
+    "Edit", "apply_edits", "parse", "walk", "walked", "macro_args", "arg_text", "LatexCharsNode", "LatexCommentNode",
     "LatexEnvironmentNode", "LatexGroupNode", "LatexMacroNode", "LatexMathNode", "LatexSpecialsNode",
 ]  # fmt: skip
 
@@ -85,11 +85,18 @@ def children(node) -> list:
 
 def walk(nodes, parents: tuple = ()) -> Iterator[tuple[object, tuple]]:
     """Every node depth first, with the chain of its ancestors."""
-    for node in nodes:
-        if node is None:
-            continue
-        yield node, parents
-        yield from walk(children(node), parents + (node,))
+    pending = [(node, parents) for node in reversed(nodes) if node is not None]
+    while pending:
+        node, above = pending.pop()
+        yield node, above
+        inner = above + (node,)
+        pending.extend((child, inner) for child in reversed(children(node)))
+
+
+@lru_cache(maxsize=20000)
+def walked(tex: str) -> tuple[tuple[object, tuple], ...]:
+    """``walk(parse(tex))``, kept: most math goes through several passes unchanged, each walking it."""
+    return tuple(walk(parse(tex)))
 
 
 @dataclass(frozen=True, order=True)

@@ -559,7 +559,7 @@ def _fix_math_once(source: str, has: HasGlyph) -> tuple[str, list[tuple[str, boo
         return source, []
     edits: list[tex.Edit] = []
     notes: list[tuple[str, bool]] = []
-    for node, parents in tex.walk(tex.parse(source)):
+    for node, parents in tex.walked(source):
         if isinstance(node, tex.LatexMacroNode) and not node.macroname.isascii():
             split = _split_control_word(source, node, parents, has)
             if split:

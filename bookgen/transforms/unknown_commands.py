@@ -48,6 +48,7 @@ NOT_TEX: dict[str, frozenset[int] | None] = {
 DEFINERS = frozenset({"newcommand", "renewcommand", "providecommand", "DeclareMathOperator", "DeclareRobustCommand"})
 # \def\name, \let\name=…: pylatexenc parses \def's parameter text as ordinary TeX, so the name being
 # defined is read straight from the source, as TeX itself reads it (the next control sequence).
+_DEFINER = re.compile(r"\\(?:" + "|".join(sorted(DEFINERS)) + r")(?![A-Za-z])")
 _DEF = re.compile(r"\\(?:[gex]?def|let|futurelet)\s*\\([A-Za-z]+|[^A-Za-z])")
 # The special characters a control symbol's name may be, escaped for \bookgenunknown's argument.
 _ESCAPE = {"#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&", "_": r"\_", "{": r"\{", "}": r"\}",
@@ -87,12 +88,14 @@ def defined_names(sources) -> set[str]:
     for source in sources:
         if "\\" not in source:
             continue
-        for node, _parents in tex.walk(tex.parse(source)):
+        names.update(_DEF.findall(source))
+        if not _DEFINER.search(source):
+            continue  # no \newcommand-like command: nothing to walk for
+        for node, _parents in tex.walked(source):
             if isinstance(node, tex.LatexMacroNode) and node.macroname in DEFINERS:
                 name = _defined_name(node)
                 if name:
                     names.add(name)
-        names.update(_DEF.findall(source))
     return names
 
 
@@ -145,7 +148,7 @@ def _fix_once(source: str, defined: frozenset[str] | set[str]) -> tuple[str, lis
     defined = set(defined) | defined_names([source])
     edits: list[tex.Edit] = []
     unknown: list[str] = []
-    for node, parents in tex.walk(tex.parse(source)):
+    for node, parents in tex.walked(source):
         if not isinstance(node, tex.LatexMacroNode):
             continue
         name = node.macroname
@@ -191,7 +194,7 @@ def run(post: m.Post, context: Context) -> m.Post:
 def _first_use(maths: list[m.Math], names: set[str]) -> int:
     """The line of the first math that uses one of ``names`` (where a macro's error would show)."""
     for math in maths:
-        for node, _parents in tex.walk(tex.parse(math.tex)):
+        for node, _parents in tex.walked(math.tex):
             if isinstance(node, tex.LatexMacroNode) and node.macroname in names:
                 return math.line
     return maths[0].line if maths else 1
