@@ -330,6 +330,35 @@ def fit_to_line(source: str) -> tuple[str, list[str]]:
     return f"\\begin{{{env}}}\\bookgenfit{{{body.strip()}}}{outside}\\end{{{env}}}", []
 
 
+def fit_rows(source: str) -> tuple[str, list[str]]:
+    r"""Each row of a ``gather`` in ``\bookgenfit{…}`` (its label and tag outside): a row wider than the
+    line shrinks to it, as a single equation does; ``align`` rows are left alone (their columns line up).
+
+    Before → after: ``\begin{gather}a\label{x}\\ b\end{gather}`` →
+    ``\begin{gather}\bookgenfit{a}\label{x}\\ \bookgenfit{b}\end{gather}``.
+    """
+    segments = top_level_segments(source)
+    if not segments or len(segments) != 1 or env_base(segments[0].environmentname) != "gather":
+        return source, []
+    node = segments[0]
+    nodes = [n for n in (node.nodelist or ()) if n is not None]
+    if any(isinstance(n, tex.LatexSpecialsNode) and n.specials_chars == "&" for n in nodes):
+        return source, []
+    start, stop = env_body_span(source, node)
+    bounds, cursor = [], start
+    for child in nodes:
+        if isinstance(child, tex.LatexMacroNode) and child.macroname == "\\":
+            bounds.append((cursor, child.pos, source[child.pos : child.pos + child.len]))
+            cursor = child.pos + child.len
+    bounds.append((cursor, stop, ""))
+    rows = []
+    for row_start, row_stop, separator in bounds:
+        row, outside = _split_outside(source, nodes, row_start, row_stop)
+        rows.append((f"\\bookgenfit{{{row.strip()}}}" if row.strip() else row.strip()) + outside + separator)
+    env = node.environmentname
+    return f"\\begin{{{env}}}" + "\n".join(rows) + f"\\end{{{env}}}", []
+
+
 def break_points(body: str) -> list[str]:
     """``body`` cut before top-level ``+``, ``-`` or ``=`` into rows of about ROW_LENGTH characters."""
     cuts, depth, row_start = [], 0, 0
@@ -367,6 +396,8 @@ def run(post: m.Post, context: Context) -> m.Post:
         notes += more
         if math.display and "\\bookgenfit" not in fixed:
             fixed, more = fit_to_line(fixed)
+            notes += more
+            fixed, more = fit_rows(fixed)
             notes += more
         if fixed != math.tex and removal_may_double_scripts(math.tex):
             fixed, _count = separate_double_scripts(fixed)  # x_a\label{l}_b without its label: x_a{}_b
