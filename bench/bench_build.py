@@ -38,7 +38,8 @@ sys.path.insert(0, str(REPO))
 
 from bookgen.errors import UserError  # noqa: E402
 from bookgen.manifest import ChapterEntry, Manifest, Volume, load_manifest  # noqa: E402
-from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, write_volume  # noqa: E402
+from bookgen.compile import TEX_STATE, run_latexmk  # noqa: E402
+from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, preview_chapter, write_volume  # noqa: E402
 from bookgen.sources import SourceIndex  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "md"
@@ -196,19 +197,27 @@ def counted_build(manifest, volume, sources: tuple[Path, ...], out: Path) -> tup
     return time.perf_counter() - start, runs.count("xelatex"), len(result.fallbacks)
 
 
-def bench_fallback(folder: Path, repeat: int) -> None:
-    from bookgen.compile import TEX_STATE, run_latexmk
-
-    heading("(d) the fallback ladder: diffusion, clean and with one formula TeX rejects")
+def diffusion_volume(folder: Path):
+    """(manifest, the diffusion volume, the index of ``folder``), or None with the reason printed."""
     if shutil.which("latexmk") is None or shutil.which("xelatex") is None:
         print("skipped: latexmk/xelatex not installed")
-        return
+        return None
     manifest = load_manifest(REPO / "series.yaml")
     volume = manifest.volume("diffusion")
-    first = SourceIndex.scan((folder,)).find(volume.chapters[0].id)
-    if first is None:
+    index = SourceIndex.scan((folder,))
+    if any(index.find(entry.id) is None for entry in volume.chapters):
         print(f"skipped: the diffusion posts are not in {folder}")
+        return None
+    return manifest, volume, index
+
+
+def bench_fallback(folder: Path, repeat: int) -> None:
+    heading("(d) the fallback ladder: diffusion, clean and with one formula TeX rejects")
+    found = diffusion_volume(folder)
+    if found is None:
         return
+    manifest, volume, index = found
+    first = index.find(volume.chapters[0].id)
     clean, alone, broken = [], [], []
     for _ in range(repeat):
         clear_caches()
@@ -249,18 +258,11 @@ def cli_seconds(*args: str) -> float:
 
 
 def bench_rebuilds(folder: Path) -> None:
-    from bookgen.pipeline import preview_chapter
-
     heading("(e) rebuilds of diffusion: nothing changed, one post edited, one chapter previewed")
-    if shutil.which("latexmk") is None or shutil.which("xelatex") is None:
-        print("skipped: latexmk/xelatex not installed")
+    found = diffusion_volume(folder)
+    if found is None:
         return
-    manifest = load_manifest(REPO / "series.yaml")
-    volume = manifest.volume("diffusion")
-    index = SourceIndex.scan((folder,))
-    if any(index.find(entry.id) is None for entry in volume.chapters):
-        print(f"skipped: the diffusion posts are not in {folder}")
-        return
+    manifest, volume, index = found
     with tempfile.TemporaryDirectory() as tmp:
         sources, out = Path(tmp) / "posts", Path(tmp) / "out"
         sources.mkdir()

@@ -167,7 +167,7 @@ class _Reader:
         for group in _figure_and_caption(pieces):
             for items, first in write_paragraphs(group):
                 if self.tail is not None:  # cut in an earlier paragraph of this run
-                    self.tail.append(_plain_text(items))
+                    self.tail.append(m.plain(items))
                     continue
                 items = self.before_boilerplate(items)
                 if items:
@@ -183,7 +183,7 @@ class _Reader:
             while following < len(items) and _skippable(items[following]):
                 following += 1
             if following < len(items) and type(items[following]) is m.Text and BOILERPLATE.match(items[following].text):
-                self.tail = [_plain_text(items[index:])]
+                self.tail = [m.plain(items[index:])]
                 return items[:index]
         return items
 
@@ -191,7 +191,7 @@ class _Reader:
         children = tuple(images_as_links(nest(write_line(self.inline(self.children(node), depth, [])))))
         if not children:
             return []
-        anchor = _plain_text(children).strip()
+        anchor = m.plain(children).strip()
         if level == 2 and anchor.startswith(NOTES_SECTION) and not self.nested:
             self.tail = [anchor]
             return []
@@ -361,17 +361,3 @@ def _skippable(item) -> bool:
     if isinstance(item, (Open, Close)):
         return item.kind is not m.Link
     return type(item) is m.Text and not item.text.strip()
-
-
-def _plain_text(nodes) -> str:
-    out = []
-    for node in nodes:
-        if isinstance(node, m.Text):
-            out.append(node.text)
-        elif isinstance(node, m.Math):
-            out.append(f"${node.tex}$")
-        elif isinstance(node, m.Code):
-            out.append(node.text)
-        elif hasattr(node, "children"):
-            out.append(_plain_text(node.children))
-    return "".join(out)

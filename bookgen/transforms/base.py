@@ -12,6 +12,7 @@ runs a list of them in order and times each one.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Callable
 
 from bookgen import model as m
 from bookgen.diagnostics import Reporter
+from bookgen.transforms.walk import map_math
 
 if TYPE_CHECKING:
     from bookgen.fonts import GlyphChooser
@@ -56,6 +58,25 @@ class Pass:
             return self.run(book, context)
         chapters = tuple(dataclasses.replace(ch, post=self.run(ch.post, context)) for ch in book.chapters)
         return dataclasses.replace(book, chapters=chapters)
+
+
+def formula_pass(name: str, repair: Callable, trigger: re.Pattern) -> Pass:
+    """A pass that repairs each formula matching ``trigger`` on its own: ``repair(tex) -> (tex, notes, warnings)``."""
+
+    def run(post: m.Post, context: Context) -> m.Post:
+        def per_math(post: m.Post, math: m.Math) -> m.Math:
+            if not trigger.search(math.tex):
+                return math
+            fixed, notes, warnings = repair(math.tex)
+            for note in notes:
+                context.report(post, math.line, name, note)
+            for warning in warnings:
+                context.report(post, math.line, name, warning, warning=True)
+            return dataclasses.replace(math, tex=fixed) if fixed != math.tex else math
+
+        return map_math(post, per_math)
+
+    return Pass(name, run)
 
 
 def run_passes(book: m.Book, context: Context, passes: tuple[Pass, ...], skip: frozenset[str] = frozenset()) -> m.Book:

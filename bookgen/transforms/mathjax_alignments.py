@@ -23,15 +23,12 @@ Runs before ``unknown-commands`` (which would box ``\eqalign``) and before
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
-from bookgen import model as m
 from bookgen.catalogue import UNSETTLED, until_stable
 from bookgen.transforms import tex
-from bookgen.transforms.base import Context, Pass
+from bookgen.transforms.base import formula_pass
 from bookgen.transforms.display_math import env_body_span, max_cells
-from bookgen.transforms.walk import map_math
 
 NAME = "mathjax-alignments"
 TRIGGERS = re.compile(r"\\hdashline|\{split\}|\\(?:displaylines|eqalign|matrix|pmatrix|cases)(?![A-Za-z])")
@@ -135,18 +132,4 @@ def solid_dashes(source: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def run(post: m.Post, context: Context) -> m.Post:
-    def per_math(post: m.Post, math: m.Math) -> m.Math:
-        if not TRIGGERS.search(math.tex):
-            return math
-        fixed, notes, warnings = repair(math.tex)
-        for note in notes:
-            context.report(post, math.line, NAME, note)
-        for warning in warnings:
-            context.report(post, math.line, NAME, warning, warning=True)
-        return dataclasses.replace(math, tex=fixed) if fixed != math.tex else math
-
-    return map_math(post, per_math)
-
-
-PASS = Pass(NAME, run)
+PASS = formula_pass(NAME, repair, TRIGGERS)

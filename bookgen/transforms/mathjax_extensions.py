@@ -23,16 +23,13 @@ Before → after: ``\enclose{circle}[mathcolor=red]{x}`` → ``\textcolor{red}{\
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
-from bookgen import model as m
 from bookgen.catalogue import UNSETTLED, until_stable
 from bookgen.escape import escape_text
 from bookgen.transforms import tex
-from bookgen.transforms.base import Context, Pass
+from bookgen.transforms.base import formula_pass
 from bookgen.transforms.mathjax_macros import color_spec, html_color
-from bookgen.transforms.walk import map_math
 
 NAME = "mathjax-extensions"
 TRIGGERS = re.compile(r"\\(?:enclose|mmlToken|root|LaTeX|TeX)(?![A-Za-z])")
@@ -217,18 +214,4 @@ def _commands(latex: str) -> str:
     return " ".join("\\" + name for name in dict.fromkeys(drawing))
 
 
-def run(post: m.Post, context: Context) -> m.Post:
-    def per_math(post: m.Post, math: m.Math) -> m.Math:
-        if not TRIGGERS.search(math.tex):
-            return math
-        fixed, notes, warnings = repair(math.tex)
-        for note in notes:
-            context.report(post, math.line, NAME, note)
-        for warning in warnings:
-            context.report(post, math.line, NAME, warning, warning=True)
-        return dataclasses.replace(math, tex=fixed) if fixed != math.tex else math
-
-    return map_math(post, per_math)
-
-
-PASS = Pass(NAME, run)
+PASS = formula_pass(NAME, repair, TRIGGERS)
