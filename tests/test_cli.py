@@ -14,8 +14,7 @@ import click
 import pytest
 
 from bookgen.cli import main
-from conftest import REPO_DIR, snapshot
-from test_manifest import GOOD, write_book
+from fixtures import GOOD_MANIFEST, REPO_DIR, snapshot, write_book
 
 LOCATED = re.compile(r"^(?P<file>[^:]+?)(?::(?P<line>\d+))?: (?P<message>.+)$")
 
@@ -45,7 +44,7 @@ def assert_one_error(result, file_suffix: str, message: str, line: int | None = 
 
 
 def test_missing_post(book, run_cli):
-    (book / "series.yaml").write_text(GOOD.replace("[95001, 95002]", "[95001, 95009, 95002]"), encoding="utf-8")
+    (book / "series.yaml").write_text(GOOD_MANIFEST.replace("[95001, 95002]", "[95001, 95009, 95002]"), encoding="utf-8")
     before = snapshot(book / "out")
     result = run_cli("build", "--out", "out", cwd=book)
     assert_one_error(result, "series.yaml", "post 95009 not found", line=8)

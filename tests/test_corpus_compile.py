@@ -28,7 +28,7 @@ import pytest
 from bookgen.compile import summarize_log
 from bookgen.readers.mirror import split_mirror
 from bookgen.sources import SourceIndex
-from conftest import REPO_DIR, invoke
+from fixtures import REPO_DIR, invoke
 
 pytestmark = [pytest.mark.tex, pytest.mark.corpus]
 

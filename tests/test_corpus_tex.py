@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bookgen.manifest import load_manifest
-from conftest import REPO_DIR, snapshot
+from fixtures import REPO_DIR, invoke, snapshot
 
 pytestmark = [pytest.mark.tex, pytest.mark.corpus]
 
@@ -23,8 +23,6 @@ FORBIDDEN = ("**原文链接**", "原文链接", "转载", "打赏", "@online{",
 
 @pytest.fixture(scope="module")
 def corpus_build(corpus_dir, tmp_path_factory):
-    from conftest import invoke
-
     out = tmp_path_factory.mktemp("corpus") / "out"
     result = invoke(["build", *VOLUMES, "--sources", corpus_dir, "--tex-only", "--out", out], cwd=REPO_DIR,
                     env={"BOOKGEN_SOURCES": None})  # fmt: skip
@@ -53,8 +51,6 @@ def test_every_post_is_written(corpus_build):
 
 
 def test_second_run_is_byte_identical(corpus_build, tmp_path):
-    from conftest import invoke
-
     out, corpus_dir, first = corpus_build
     times = {p: p.stat().st_mtime_ns for p in out.rglob("*.tex")}
     result = invoke(["build", *VOLUMES, "--sources", corpus_dir, "--tex-only", "--out", out], cwd=REPO_DIR,

@@ -16,7 +16,7 @@ import pytest
 
 from bookgen.manifest import load_manifest
 from bookgen.readers import read_post
-from conftest import REPO_DIR, invoke
+from fixtures import REPO_DIR, invoke
 
 pytestmark = pytest.mark.tex
 

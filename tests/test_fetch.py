@@ -14,7 +14,7 @@ import pytest
 
 from bookgen import fetch, web
 from bookgen.errors import SourceError, UserError
-from conftest import snapshot
+from fixtures import snapshot
 from local_site import IMAGES, PAGE_IDS, PAGES, closed_port, etag, page, png, volume, write_manifest
 
 

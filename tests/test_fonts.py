@@ -1,6 +1,6 @@
 """bookgen.fonts: coverage, xeCJK's classes, the preamble's fonts, and the choice of a font per cluster.
 
-The choice is tested with a fake coverage table (``fake_chooser``), so it runs without
+The choice is tested with a fake coverage table (``fixtures.fake_chooser``), so it runs without
 fonts; the last tests check the real machine: the chain's fonts are installed, the
 built-in preamble's fonts are found, and the emulated xeCJK classes are XeTeX's own.
 """
@@ -15,33 +15,8 @@ import pytest
 
 from bookgen import fonts
 from bookgen.latex.templating import builtin_chooser
-from bookgen.fonts import AS_IS, LATIN, Coverage, Fallback, FontSetup, GlyphChooser, XeCJKClasses
-
-CJK_RANGES = [(0x3000, 0x303F), (0x4E00, 0x9FFF), (0x20000, 0x2A6DF)]
-
-
-def fake_chooser(
-    latin: str = "", cjk: str = "", chain: dict[str, str] | None = None, mono_latin: str | None = None,
-    mono_chain: dict[str, str] | None = None,
-) -> GlyphChooser:  # fmt: skip
-    """A chooser over invented fonts: ``Latin``/``CJK`` (text), ``LatinMono``/``CJKMono`` (code), and the
-    chain's fonts, each covering the characters given (ASCII is always in the Latin fonts)."""
-    chain = chain or {}
-    mono_chain = mono_chain if mono_chain is not None else chain
-    ascii_chars = "".join(chr(c) for c in range(32, 127))
-    table = {"Latin": latin + ascii_chars, "CJK": cjk, "LatinMono": (latin if mono_latin is None else mono_latin) + ascii_chars,
-             "CJKMono": cjk, **chain, **mono_chain}  # fmt: skip
-    setup = FontSetup(latin=(("text", ("Latin",)), ("mono", ("LatinMono",))), cjk=(("text", ("CJK",)), ("mono", ("CJKMono",))))
-    classes = XeCJKClasses.from_declarations([("CJK", CJK_RANGES), ("CM", [(0x3099, 0x309A)])])
-    chains = {
-        "text": tuple(Fallback(name, "fonts-test", "") for name in chain),
-        "mono": tuple(Fallback(name, "fonts-test", "") for name in mono_chain),
-    }
-
-    def coverage(name: str):
-        return Coverage.of(ord(c) for c in table[name]) if name in table else None
-
-    return GlyphChooser(setup, classes, coverage, chains=chains)
+from bookgen.fonts import AS_IS, LATIN, Coverage, FontSetup, XeCJKClasses
+from fixtures import REPO_DIR, fake_chooser
 
 
 # ---------------------------------------------------------------- coverage
@@ -198,8 +173,6 @@ def test_the_fallback_chain_is_installed():
 
 @needs_fontconfig
 def test_setup_sh_installs_the_chains_packages():
-    from conftest import REPO_DIR
-
     setup = (REPO_DIR / "setup.sh").read_text(encoding="utf-8")
     for package in {f.package for f in fonts.MONO_CHAIN}:
         assert re.search(rf"\b{re.escape(package)}\b", setup), package

@@ -1,4 +1,4 @@
-"""The ``glyphs`` pass over the model, with invented fonts (tests/test_fonts.py's ``fake_chooser``)."""
+"""The ``glyphs`` pass over the model, with invented fonts (``fixtures.fake_chooser``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from bookgen import model as m
 from bookgen.diagnostics import Reporter
 from bookgen.escape import escape_code
 from bookgen.latex.writer import render_post_body, render_title
-from bookgen.transforms import Context, glyphs, unicode_math
-from fixtures import MATH_LINE, book_of
-from test_fonts import fake_chooser
+from bookgen.transforms import Context, glyphs
+from fixtures import MATH_LINE, book_of, fake_chooser
 
 CHAIN = {"Serif": "ʊːˈ", "Symbols": "▂▃─│┌┐", "Emoji": "😀"}
 

@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from bookgen.latex.writer import render_post_body
 from bookgen.transforms import headings
 from bookgen.transforms.headings import SECTION_LEVEL, outline_levels
-from fixtures import run_pass
-from test_passes import book_of, read_post_text
+from fixtures import book_of_posts, read_post_text, run_pass
 
 LEVELS = st.lists(st.integers(min_value=1, max_value=6), max_size=30)
 
@@ -62,11 +61,11 @@ def section_numbers(latex: str) -> list[str]:
 def test_a_volume_numbers_each_post_like_a_book():
     """No 1.0.1: posts starting at ###, skipping ## → ####, and a regular one, each on its own."""
     posts = [
-        read_post_text("90001.md", "### 一\n\n#### 一点一\n\n### 二\n", False),
-        read_post_text("90002.md", "## 一\n\n#### 一点一\n\n#### 一点二\n\n## 二\n", False),
-        read_post_text("90003.md", "## 一\n\n### 一点一\n\n#### 一点一点一\n", False),
+        read_post_text("90001.md", "### 一\n\n#### 一点一\n\n### 二\n"),
+        read_post_text("90002.md", "## 一\n\n#### 一点一\n\n#### 一点二\n\n## 二\n"),
+        read_post_text("90003.md", "## 一\n\n### 一点一\n\n#### 一点一点一\n"),
     ]
-    book, reporter = run_pass(headings.PASS, book_of(posts))
+    book, reporter = run_pass(headings.PASS, book_of_posts(posts))
     numbers = [section_numbers(render_post_body(chapter.post)) for chapter in book.chapters]
     assert numbers == [["1.1", "1.1.1", "1.2"], ["1.1", "1.1.1", "1.1.2", "1.2"], ["1.1", "1.1.1", "1.1.1.1"]]
     assert [(d.path, d.line) for d in reporter.items] == [("posts/90001.md", 1), ("posts/90002.md", 1)]

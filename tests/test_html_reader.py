@@ -1,9 +1,11 @@
 """The HTML reader: pages of the site (tests/cases/html/*.html) → the model.
 
 The pages are written for these tests in the site's structure (head, menu,
-``<div id="PostContent">``, boilerplate, comments); their expected models are
-``tests/cases/html/<id>.dump`` in test_reader.py's dump format (rewrite them
-with ``pytest tests/test_html_reader.py --update-golden`` and review the diff).
+``<div id="PostContent">``, boilerplate, comments), and they are the local
+site's pages too (tests/local_site.py); their expected models are
+``tests/cases/html/<id>.dump``, in the reader cases' dump format
+(``fixtures.dump_post``; rewrite them with ``pytest tests/test_html_reader.py
+--update-golden`` and review the diff).
 Line numbers are lines of the .html file.
 """
 
@@ -22,10 +24,9 @@ from bookgen.errors import SourceError
 from bookgen.readers import read_post
 from bookgen.readers.html import read_html
 from bookgen.sources import HTML_HEAD_BYTES, SourceIndex, archive_id_of
-from conftest import TESTS_DIR
-from test_reader import dump_post
+from fixtures import CASES_DIR, dump_post
 
-PAGES = TESTS_DIR / "cases" / "html"
+PAGES = CASES_DIR / "html"
 PAGE_IDS = (90101, 90102, 90103)
 
 

@@ -16,35 +16,9 @@ import pytest
 
 from bookgen.errors import ManifestError
 from bookgen.manifest import load_manifest
-from conftest import snapshot
+from fixtures import GOOD_MANIFEST, snapshot, write_book
 
-POSTS = {
-    "95001.md": "---\ntitle: 第一篇\ndate: 2024-01-01\n---\n\n第一篇的正文，公式$x^2$。\n",
-    "95002.md": "---\ntitle: 第二篇\ndate: 2024-01-02\n---\n\n## 小节 #\n\n第二篇的正文。\n",
-}
-GOOD = """\
-sources: [posts]
-volumes:
-  small:
-    title: 小书
-    subtitle: 测试用
-    author: 测试
-    paper: a5paper
-    chapters: [95001, 95002]
-  other:
-    title: 另一本
-    chapters:
-      - id: 95002
-        title: 改过的标题
-"""
-
-
-def write_book(root: Path, manifest: str = GOOD) -> Path:
-    (root / "posts").mkdir(parents=True, exist_ok=True)
-    for name, text in POSTS.items():
-        (root / "posts" / name).write_text(text, encoding="utf-8")
-    (root / "series.yaml").write_text(manifest, encoding="utf-8")
-    return root
+GOOD = GOOD_MANIFEST  # the small book's series.yaml, which each case below breaks
 
 
 @pytest.fixture

@@ -11,23 +11,30 @@ also from fully arbitrary text.  For every volume:
 (c) every ``\label`` the volume emits (rendered by the writer) is unique;
 (d) every emitted ``\eqref``/``\ref`` has its ``\label`` in the volume, or its
     post got a ``[labels] warning`` for it.
+
+And the readers before them: whatever a file holds, Markdown or the site's HTML,
+a reader gives a Post or refuses it with a UserError, never anything else.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bookgen import model as m
 from bookgen.diagnostics import Reporter
+from bookgen.errors import UserError
 from bookgen.latex.writer import render_post_body
+from bookgen.readers import read_post
+from bookgen.readers.html import read_html
 from bookgen.readers.markdown import read_markdown
-from bookgen.latex.templating import builtin_chooser
 from bookgen.transforms import REPAIRS, Context, run_passes
 from bookgen.transforms.walk import iter_math, map_post
+from fixtures import preamble_chooser
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -109,7 +116,7 @@ def volumes(draw, tex=math_tex, text=prose) -> m.Book:
 
 def normalize(book: m.Book) -> tuple[m.Book, Reporter]:
     reporter = Reporter()
-    return run_passes(book, Context(reporter=reporter, glyphs=builtin_chooser()), REPAIRS), reporter
+    return run_passes(book, Context(reporter=reporter, glyphs=preamble_chooser()), REPAIRS), reporter
 
 
 # ---------------------------------------------------------------- the properties
@@ -180,15 +187,80 @@ def test_normalizer_properties_on_arbitrary_text(book: m.Book):
 @SETTINGS
 @given(st.text(max_size=200), st.text(max_size=200))
 def test_normalizer_properties_on_arbitrary_markdown(first: str, second: str):
-    """Arbitrary Markdown through the reader, then the passes: the same four properties."""
-    try:
-        chapters = tuple(
-            m.Chapter(read_markdown(text, Path("posts") / f"{90001 + n}.md", 90001 + n), m.text(f"P{n}"))
-            for n, text in enumerate((first, second))
-        )
-    except Exception:  # the reader's robustness is tested elsewhere; here only the normalizer's
-        assume(False)
+    """Arbitrary Markdown through the reader (which reads anything: below), then the passes: the same four properties."""
+    chapters = tuple(
+        m.Chapter(read_markdown(text, Path("posts") / f"{90001 + n}.md", 90001 + n), m.text(f"P{n}"))
+        for n, text in enumerate((first, second))
+    )
     check_volume(m.Book("props", m.text("T"), (), m.text("A"), "a4paper", chapters))
+
+
+# ---------------------------------------------------------------- the readers survive anything
+#
+# Whatever a post file holds, a reader gives a Post or refuses it with a UserError naming the
+# file (which the command line prints as `file:line: message`), never any other exception.
+# Arbitrary text, and text built from pieces the readers act on, to get past their first checks.
+
+MARKDOWN_PIECES = (
+    "---\n", "title: 标题\n", "date: 2024-01-01\n", "# 标题\n", "**原文链接**: [https://spaces.ac.cn/archives/9](x)\n",
+    "**发布日期**: \n", "转载到请包括本文地址：", "$", "$$", "\\(", "\\)", "\\[", "\\]", r"\begin{equation}",
+    r"\end{equation}", r"\label{eq:a}", "## ", " #", "> ", "- ", "1. ", "* ", "|", "| --- |", "[^1]", "[^1]: ",
+    "[x](https://spaces.ac.cn/archives/7#a)", "![图](/usr/uploads/a.png)", "**", "_", "`", "```", "    ", "\n",
+    "  \n", "\n\n", "<br>", "&lt;", "中文", "，", "x", " ", "\\",
+)  # fmt: skip
+HTML_PIECES = (
+    '<div id="PostContent">', "</div>", "<p>", "</p>", "<br>", "</br>", "<b>", "</b>", "<i>", "<ul>", "<ol>", "<li>",
+    "</li>", "</ul>", "<blockquote>", "<table>", "<tr>", "<th>", "<td>", "</table>", "<pre>", "</pre>", "<code>",
+    "<h2>", "</h2>", "<hr>", '<img src="/usr/uploads/a.png" alt="图">', '<a href="/archives/7">', "</a>",
+    '<script type="math/tex">', '<script type="math/tex; mode=display">', "</script>", "<title>", "</title>",
+    "<!--", "-->", "$", "$$", "\\(", "\\)", r"\begin{equation}", r"\end{equation}", "&lt;", "&amp;", "&#91;", "&",
+    "<", ">", "转载到请包括本文地址：", "苏剑林. (Mar. 01, 2024).", "中文", "x", " ", "\n", "\\",
+)  # fmt: skip
+
+
+def pieces(vocabulary: tuple[str, ...]) -> st.SearchStrategy[str]:
+    return st.lists(st.one_of(st.sampled_from(vocabulary), st.text(max_size=3)), max_size=40).map("".join)
+
+
+MARKDOWN_FILES = st.one_of(st.text(max_size=300), pieces(MARKDOWN_PIECES))
+HTML_PAGES = st.one_of(
+    st.text(max_size=300), pieces(HTML_PIECES), pieces(HTML_PIECES).map(lambda body: f'<div id="PostContent">{body}')
+)
+
+
+def reads_or_refuses(read, *args) -> None:
+    """``read(*args)`` gives a Post, or refuses with a UserError naming the file; anything else is a bug."""
+    try:
+        post = read(*args)
+    except UserError as refused:
+        assert refused.path is not None, refused
+        return
+    assert isinstance(post, m.Post)
+
+
+@SETTINGS
+@given(MARKDOWN_FILES)
+def test_the_markdown_reader_reads_anything(text: str):
+    reads_or_refuses(read_markdown, text, Path("posts/90001.md"), 90001)
+
+
+@SETTINGS
+@given(HTML_PAGES)
+def test_the_html_reader_reads_anything(text: str):
+    reads_or_refuses(read_html, text, Path("pages/90001.html"), 90001)
+
+
+@SETTINGS
+@given(
+    st.one_of(st.binary(max_size=300), pieces(MARKDOWN_PIECES + HTML_PIECES).map(lambda text: text.encode("utf-8"))),
+    st.sampled_from(("90001.md", "90001.html", "90001.htm", "90001")),
+)
+def test_read_post_reads_any_file(data: bytes, name: str):
+    """The file's bytes, as read_post reads them: not UTF-8 is refused, the suffix picks the reader."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        reads_or_refuses(read_post, path, 90001)
 
 
 def test_labels_are_namespaced_once_and_resolved():

@@ -20,7 +20,7 @@ from bookgen.errors import UserError
 from bookgen.manifest import load_manifest
 from bookgen.series.catalog import catalog_from, parse_archive_page, read_post_list
 from bookgen.series.manifest_edit import volume_key_for, yaml_scalar
-from conftest import snapshot
+from fixtures import snapshot
 from local_site import ARCHIVE_POSTS, archive_page
 
 POSTS = {

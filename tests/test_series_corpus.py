@@ -16,7 +16,7 @@ import pytest
 from bookgen.manifest import load_manifest
 from bookgen.series.catalog import catalog_from
 from bookgen.series.resolve import resolve_manifest
-from conftest import REPO_DIR, corpus_path, invoke
+from fixtures import REPO_DIR, corpus_path, invoke
 
 pytestmark = pytest.mark.corpus
 

@@ -15,7 +15,7 @@ from bookgen.series.catalog import catalog_from
 from bookgen.series.chapters import chapter_title, series_numbers
 from bookgen.series.resolve import find_series
 from bookgen.series.titles import chinese_number, parse_title, series_key, short_title
-from conftest import corpus_path
+from fixtures import corpus_path
 
 # title → (series, number, part, subtitle)
 SHAPES = {

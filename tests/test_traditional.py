@@ -1,6 +1,7 @@
-"""The Traditional Chinese pass: fixture cases, pinning, batching, math, the model, a property test, builds.
+"""The Traditional Chinese pass beyond its cases: pinning, batching, the model, a property test, builds.
 
-* tests/cases/traditional.txt: Simplified → expected Traditional per config and phrase table.
+* tests/cases/traditional.txt (run by tests/test_cases.py): Simplified → expected
+  Traditional per config and phrase table, in prose and in math's text arguments.
 * A hypothesis property: for any post, math outside text-mode arguments, labels,
   references, URLs, code, raw TeX and image paths are the same after conversion.
 * Corpus tests (skip without ../shared/corpus/md): s2tw/s2hk equal OpenCC's one-step
@@ -28,58 +29,19 @@ from bookgen.diagnostics import Reporter
 from bookgen.errors import UserError
 from bookgen.transforms import Context
 from bookgen.transforms import traditional as tr
+from fixtures import CASES_DIR, REPO_DIR, corpus_path, read_cases
 
-TESTS = Path(__file__).resolve().parent
-REPO = TESTS.parent
-CASES = TESTS / "cases" / "traditional.txt"
-CORPUS = Path(os.environ.get("BOOKGEN_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus" / "md")
+CORPUS = corpus_path()
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 
 
-# ---------------------------------------------------------------- fixture cases
+# ---------------------------------------------------------------- the cases
 
 
-def load_cases() -> list[tuple[str, str, str, str]]:
-    """(section header, config, input, expected) from tests/cases/traditional.txt."""
-    cases = []
-    header = None
-    for number, line in enumerate(CASES.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            header = line.strip("[] ")
-            continue
-        assert header, f"traditional.txt:{number}: a case before any [section]"
-        source, sep, expected = line.partition(" => ")
-        assert sep, f"traditional.txt:{number}: expected 'simplified => traditional'"
-        cases.append((header, source, expected, f"{number}"))
-    return cases
-
-
-def converter_for_header(header: str, tmp_path: Path):
-    config, *rest = header.split()
-    if not rest:
-        return tr.converter_for(config, None)
-    if rest == ["no-phrases"]:
-        return tr.Converter(config, {})
-    assert rest[0] == "pins", header
-    table = tmp_path / "phrases.tsv"
-    rows = [item.replace("=", "\t") for item in rest[1:]]
-    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return tr.converter_for(config, table)
-
-
-@pytest.mark.parametrize("header,source,expected,line", load_cases(), ids=lambda v: str(v)[:24])
-def test_fixture_case(header, source, expected, line, tmp_path):
-    convert = converter_for_header(header, tmp_path)
-    assert tr.convert_prose(source, convert) == expected, f"traditional.txt:{line} [{header}]"
-
-
-def test_fixture_file_covers_every_config():
-    headers = {case[0] for case in load_cases()}
-    for config in tr.CONFIGS:
-        assert config in headers
-    assert any("pins" in h for h in headers)
+def test_the_cases_cover_every_config_and_a_user_table():
+    options = [case.options for case in read_cases(CASES_DIR / "traditional.txt")]
+    assert sorted({o["traditional"] for o in options}) == sorted(tr.CONFIGS)
+    assert any(o.get("phrases") for o in options) and any(o.get("phrases") == "" for o in options)
 
 
 # ---------------------------------------------------------------- the converter
@@ -185,27 +147,6 @@ def test_fallback_without_generated_config(monkeypatch):
 
 
 # ---------------------------------------------------------------- math
-
-
-@pytest.mark.parametrize(
-    "tex,expected",
-    [
-        (r"x\text{为常数}", r"x\text{為常數}"),
-        (r"\mbox{若 $x_变>0$ 则}\label{eq:变换}", r"\mbox{若 $x_变>0$ 則}\label{eq:变换}"),
-        (r"\textrm{设}\textbf{参数}\textit{后}\textsf{里}\textup{发}", r"\textrm{設}\textbf{參數}\textit{後}\textsf{裡}\textup{發}"),
-        (r"\text{见\eqref{eq:变换}与\texttt{变量}}", r"\text{見\eqref{eq:变换}與\texttt{变量}}"),
-        (r"\text{\textbf{粗体}的说明}", r"\text{\textbf{粗體}的說明}"),
-        (r"\operatorname{变换}(x)+\mathrm{参数}\tag{式一}", r"\operatorname{变换}(x)+\mathrm{参数}\tag{式一}"),
-        (r"\frac{\text{分子}}{\text{分母}}", r"\frac{\text{分子}}{\text{分母}}"),
-        (r"\begin{aligned}a&=\text{这里}\\b&=变\end{aligned}", r"\begin{aligned}a&=\text{這裡}\\b&=变\end{aligned}"),
-        (r"\text{\color{red}颜色}", r"\text{\color{red}顏色}"),
-        (r"\text{\textcolor{red}{颜色}}\color{red}{变}", r"\text{\textcolor{red}{顏色}}\color{red}{变}"),
-        (r"\text{\underline{下划线}}\underline{变}", r"\text{\underline{下劃線}}\underline{变}"),
-        (r"x^2", r"x^2"),
-    ],
-)
-def test_math_text_arguments(tex, expected):
-    assert tr.convert_math(tex, tr.converter_for("s2tw", None)) == expected
 
 
 # ---------------------------------------------------------------- the pass on the model
@@ -442,7 +383,7 @@ def run_cli(*args: str):
 
 
 def test_manifest_traditional_and_phrases(tmp_path):
-    demo = REPO / "demo" / "posts"
+    demo = REPO_DIR / "demo" / "posts"
     (tmp_path / "keep.tsv").write_text("信息\t信息\n", encoding="utf-8")
     (tmp_path / "series.yaml").write_text(
         f"sources: ['{demo}']\nvolumes:\n  v:\n    title: 位置编码\n    traditional: s2twp\n"
@@ -472,7 +413,7 @@ def tex_missing() -> str | None:
 @pytest.mark.parametrize("config,region", [("s2tw", "TC"), ("s2hk", "HK")])
 def test_demo_builds_in_traditional(tmp_path, config, region):
     out = tmp_path / "out"
-    result = run_cli("build", "demo", "--traditional", config, "--out", out, "--manifest", REPO / "series.yaml", "-q")
+    result = run_cli("build", "demo", "--traditional", config, "--out", out, "--manifest", REPO_DIR / "series.yaml", "-q")
     assert result.exit_code == 0, result.output + (result.stderr if hasattr(result, "stderr") else "")
     pdf = out / "demo.pdf"
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True).stdout

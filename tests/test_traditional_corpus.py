@@ -68,7 +68,7 @@ import yaml
 from bookgen.compile import summarize_log
 from bookgen.latex.language import SIMPLIFIED_WORDS
 from bookgen.transforms.traditional import converter_for
-from conftest import REPO_DIR
+from fixtures import REPO_DIR
 
 pytestmark = [pytest.mark.tex, pytest.mark.corpus]
 

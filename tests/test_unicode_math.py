@@ -1,17 +1,6 @@
-"""The ``unicode-math`` pass (tests/cases/unicode_math.txt), its prose half, and its tables.
+"""The ``unicode-math`` pass beyond its cases (tests/cases/unicode_math.txt).
 
-Fixture format, one case after another, separated by blank lines::
-
-    title
-    the TeX of one Math (one or more lines)
-    .
-    the TeX after the pass
-    .
-    one expected report message per line, ``warning: `` before a warning (none: nothing reported)
-    .
-
-Invisible characters are written ``⟨U+200B⟩``.  ``--update-golden`` rewrites the
-expected parts from the current output.
+Math everywhere in a post, the prose half (symbols the text fonts lack), the tables, properties.
 """
 
 from __future__ import annotations
@@ -27,54 +16,14 @@ from hypothesis import strategies as st
 from bookgen import model as m
 from bookgen.transforms import tex, unicode_math
 from bookgen.transforms.unicode_math import (
-    COMBINING, FULLWIDTH_SPECIAL, SUBSCRIPTS, SUPERSCRIPTS, SYMBOLS, ZERO_WIDTH, fix_math, text_fonts_have,
+    COMBINING, FULLWIDTH_SPECIAL, SUBSCRIPTS, SUPERSCRIPTS, SYMBOLS, fix_math,
 )  # fmt: skip
 from bookgen.transforms.unknown_commands import known_macros
-from bookgen.latex.templating import builtin_chooser
 from bookgen.latex.writer import render_title
-from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, check_case_titles, check_math_case, decode, only_math, read_math_cases, rendered, run_pass
+from fixtures import MATH_LINE, book_of, fake_chooser, preamble_chooser, run_pass
 
 # What the fonts of bookgen's own preamble set as text (a build asks its own preamble).
-HAS = builtin_chooser().text_has
-
-CASES_FILE = Path(__file__).resolve().parent / "cases" / "unicode_math.txt"
-
-
-def encode(text: str) -> str:
-    def hidden(c: str) -> bool:
-        return (ord(c) < 32 and c not in "\n\t") or ord(c) == 127 or c in ZERO_WIDTH or c == "\u00a0"
-
-    return "".join(f"⟨U+{ord(c):04X}⟩" if hidden(c) else c for c in text)
-
-
-CASES = read_math_cases(CASES_FILE)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_unicode_math_case(case: MathCase, update_golden: bool):
-    book, reporter = run_pass(unicode_math.PASS, book_of(m.Math(decode(case.source), True, MATH_LINE)))
-    actual = encode(only_math(book).tex)
-    reports = rendered(reporter)
-    assert all(d.pass_name == "unicode-math" and d.line == MATH_LINE for d in reporter.items)
-    assert all(d.path == str(POST_PATH) for d in reporter.items)
-    check_math_case(CASES_FILE, case, actual, reports, update_golden)
-
-
-def test_cases_exist():
-    check_case_titles(CASES, at_least=50)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_case_output_is_a_fixed_point(case: MathCase):
-    once, _ = fix_math(decode(case.source), HAS)
-    assert fix_math(once, HAS) == (once, [])
-
-
-def test_unchanged_math_is_the_same_object():
-    math = m.Math(r"\frac{a}{b} + \text{中文}", False, MATH_LINE)
-    book, reporter = run_pass(unicode_math.PASS, book_of(math))
-    assert only_math(book) is math
-    assert reporter.items == []
+HAS = preamble_chooser().text_has
 
 
 def test_math_everywhere_in_a_post_is_fixed():
@@ -149,7 +98,6 @@ def test_what_the_text_fonts_have_comes_from_the_context():
     """A font setup that has ⋅ keeps it as text; one without it makes it math."""
     from bookgen.diagnostics import Reporter
     from bookgen.transforms import Context
-    from test_fonts import fake_chooser
 
     for covered, expected in (("⋅", (m.Text("a⋅b"),)), ("", (m.Text("a"), m.RawTex(r"$\cdot$"), m.Text("b")))):
         context = Context(reporter=Reporter(), glyphs=fake_chooser(latin="ab" + covered))

@@ -1,16 +1,6 @@
-"""The ``unknown-commands`` pass (tests/cases/unknown_commands.txt) and known_macros.txt.
+"""The ``unknown-commands`` pass beyond its cases (tests/cases/unknown_commands.txt).
 
-Fixture format, one case after another, separated by blank lines::
-
-    title
-    the TeX of one Math (one or more lines)
-    .
-    the TeX after the pass
-    .
-    one expected report message per line, ``warning: `` before a warning (none: nothing reported)
-    .
-
-``--update-golden`` rewrites the expected parts from the current output.
+The post's own macros, known_macros.txt against the real preamble, properties, the corpus.
 """
 
 from __future__ import annotations
@@ -27,39 +17,7 @@ from bookgen import model as m
 from bookgen.diagnostics import Reporter
 from bookgen.transforms import Context, tex, unicode_math, unknown_commands
 from bookgen.transforms.unknown_commands import KNOWN_FILE, defined_names, fix, is_known, known_macros, shown
-from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, check_case_titles, check_math_case, only_math, read_math_cases, rendered, run_pass
-
-CASES_FILE = Path(__file__).resolve().parent / "cases" / "unknown_commands.txt"
-
-
-CASES = read_math_cases(CASES_FILE)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_unknown_commands_case(case: MathCase, update_golden: bool):
-    book, reporter = run_pass(unknown_commands.PASS, book_of(m.Math(case.source, True, MATH_LINE)))
-    actual = only_math(book).tex
-    reports = rendered(reporter)
-    assert all(d.pass_name == "unknown-commands" and d.line == MATH_LINE for d in reporter.items)
-    assert all(d.path == str(POST_PATH) for d in reporter.items)
-    check_math_case(CASES_FILE, case, actual, reports, update_golden)
-
-
-def test_cases_exist():
-    check_case_titles(CASES, at_least=20)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_case_output_is_a_fixed_point(case: MathCase):
-    once, _ = fix(case.source)
-    assert fix(once) == (once, [])
-
-
-def test_unchanged_math_is_the_same_object():
-    math = m.Math(r"\frac{a}{b}", False, MATH_LINE)
-    book, reporter = run_pass(unknown_commands.PASS, book_of(math))
-    assert only_math(book) is math
-    assert reporter.items == []
+from fixtures import MATH_LINE, book_of, only_math, rendered, run_pass
 
 
 # ---------------------------------------------------------------- the post's own macros

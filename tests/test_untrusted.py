@@ -1,25 +1,13 @@
-"""The ``untrusted-tex`` pass (tests/cases/untrusted_tex.txt) and the ``balance`` pass.
+"""The ``untrusted-tex`` and ``balance`` passes beyond their cases (tests/cases/untrusted_tex.txt, balance.txt).
 
-Fixture format, one case after another, separated by blank lines::
-
-    title
-    the TeX of one Math (one or more lines)
-    .
-    the TeX after the pass
-    .
-    one expected report message per line (none: nothing is reported)
-    .
-
-Control characters are written ``⟨U+0007⟩``.  ``--update-golden`` rewrites the
-expected parts from the current output.
+Math everywhere in a post, and properties: no dangerous token survives, anything
+is balanced; formulas too deep or too long for a case file.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,46 +15,7 @@ from bookgen import model as m
 from bookgen.transforms import balance, untrusted_tex
 from bookgen.transforms.balance import MAX_LINE, balance_math
 from bookgen.transforms.untrusted_tex import neutralise
-from fixtures import MATH_LINE, MathCase, POST_PATH, book_of, check_case_titles, check_math_case, decode, only_math, read_math_cases, run_pass
-
-CASES_FILE = Path(__file__).resolve().parent / "cases" / "untrusted_tex.txt"
-
-
-def encode(text: str) -> str:
-    return "".join(
-        f"⟨U+{ord(c):04X}⟩" if (ord(c) < 32 and c not in "\n\t") or ord(c) == 127 else c for c in text
-    )
-
-
-CASES = read_math_cases(CASES_FILE)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_untrusted_case(case: MathCase, update_golden: bool):
-    book, reporter = run_pass(untrusted_tex.PASS, book_of(m.Math(decode(case.source), True, MATH_LINE)))
-    actual = encode(only_math(book).tex)
-    reports = [d.message for d in reporter.items]
-    assert all(d.pass_name == "untrusted-tex" and d.line == MATH_LINE for d in reporter.items)
-    assert all(d.path == str(POST_PATH) and d.severity == "repair" for d in reporter.items)
-    check_math_case(CASES_FILE, case, actual, reports, update_golden)
-
-
-def test_cases_exist():
-    check_case_titles(CASES, at_least=60)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_untrusted_is_a_fixed_point(case: MathCase):
-    once, _ = neutralise(decode(case.source))
-    twice, messages = neutralise(once)
-    assert (twice, messages) == (once, [])
-
-
-def test_unchanged_math_is_the_same_object():
-    math = m.Math(r"\frac{a}{b}", False, MATH_LINE)
-    book, reporter = run_pass(untrusted_tex.PASS, book_of(math))
-    assert only_math(book) is math
-    assert reporter.items == []
+from fixtures import MATH_LINE, book_of, only_math, run_pass
 
 
 def test_math_everywhere_in_a_post_is_cleaned():
@@ -130,63 +79,6 @@ def test_no_dangerous_token_survives(pieces):
 
 
 # ---------------------------------------------------------------- balance
-
-BALANCE_CASES = [
-    # (input, output, messages)
-    (r"\frac{a}{b}", r"\frac{a}{b}", []),
-    (r"\frac{a}{", r"\frac{a}{}", ["added missing }"]),
-    (r"\frac{a}", r"\frac{a}{}", [r"added missing argument to \frac"]),
-    ("a}b", "ab", ["removed unmatched }"]),
-    (r"\{ a \} \\ b", r"\{ a \} \\ b", []),
-    (r"\end{equation} x", " x", [r"removed \end{equation} without \begin"]),
-    (r"\begin{aligned} a & b", r"\begin{aligned} a & b\end{aligned}", [r"closed \begin{aligned}"]),
-    (r"\begin{array}{c} a \end{array}\end{array}", r"\begin{array}{c} a \end{array}",
-     [r"removed \end{array} without \begin"]),
-    (r"\begin{align*} a \end{align} b", r"\begin{align*} a  b\end{align*}",
-     [r"removed \end{align} without \begin", r"closed \begin{align*}"]),
-    (r"\left( x", r"\left( x\right.", [r"added \right. for \left("]),
-    (r"x \right)", r"\left.x \right)", [r"added \left. for \right)"]),
-    (r"\left\{ a \right.", r"\left\{ a \right.", []),
-    (r"\left x \right)", r"\left. x \right)", [r"added . after \left"]),
-    (r"\begin{array}{cc} \left( a & b \right) \end{array}",
-     r"\begin{array}{cc} \left( a \right.&\left. b \right) \end{array}",
-     [r"added \right. for \left(", r"added \left. for \right)"]),
-    (r"\middle| a", "| a", [r"removed \middle outside \left…\right"]),
-    ("a $ b", "a  b", ["removed $"]),
-    ("$$a+b$$", "a+b", ["removed $$ $$ around the math"]),
-    (r"\[ a \]", " a ", [r"removed \[ \] around the math"]),
-    (r"a \[ b", "a [ b", [r"replaced \[ with ["]),
-    (r"\text{if $x>0$}", r"\text{if $x>0$}", []),
-    (r"\text{a $ b}", r"\text{a $ b$}", ["closed $ in text"]),
-    (r"\text{x_1}", r"\text{x\_1}", ["escaped _ in text"]),
-    (r"\$5 \# \%", r"\$5 \# \%", []),
-    ("a # b", r"a \# b", ["escaped #"]),
-    (r"\newcommand{\f}[1]{#1^2} \f{x}", r"\newcommand{\f}[1]{#1^2} \f{x}", []),
-    (r"\newcommand{\row}{a & b}", r"\newcommand{\row}{a & b}", []),
-    (r"\newcommand*\f[1]{#1} x#", r"\newcommand*\f[1]{#1} x\#", ["escaped #"]),
-    (r"\newcommand{\f}[2][a]{#1#2} \g{#1}", r"\newcommand{\f}[2][a]{#1#2} \g{\#1}", ["escaped #"]),
-    (r"{\newcommand{\f}{#1}} #1", r"{\newcommand{\f}{#1}} \#1", ["escaped #"]),
-    (r"\newenvironment{e}{\left(#1}{\right)}", r"\newenvironment{e}{\left(#1}{\right)}", []),
-    ("a & b", r"a \& b", ["escaped & outside an alignment"]),
-    (r"\begin{cases} a & b \end{cases}", r"\begin{cases} a & b \end{cases}", []),
-    ("a \\", "a ", ["removed trailing \\"]),
-    ("a \\\\", "a \\\\", []),
-    ("x^", "x^{}", ["added missing argument to ^"]),
-    (r"\sqrt[3", r"\sqrt[3]{}", [r"closed the [optional argument] of \sqrt", r"added missing argument to \sqrt"]),
-    (r"\sqrt[3]{x} \xrightarrow[a]{b} \frac12 \frac a b", r"\sqrt[3]{x} \xrightarrow[a]{b} \frac12 \frac a b", []),
-    (r"\operatorname*{arg\,max}_x", r"\operatorname*{arg\,max}_x", []),
-    ("x % a comment\ny", "x \ny", ["removed % comment"]),
-    ("a\n\n b", "a\n b", ["removed blank line"]),
-    (r"a \par b", "a  b", [r"removed \par"]),
-    ("}}{{", "{{}}", ["removed unmatched } (x2)", "added missing } (x2)"]),
-    (r"\big \Bigl( \bigr\} \bigg", r"\big. \Bigl( \bigr\} \bigg.", [r"added . after \big", r"added . after \bigg"]),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("source, expected, messages", BALANCE_CASES, ids=[c[0] for c in BALANCE_CASES])
-def test_balance_case(source, expected, messages):
-    assert balance_math(source) == (expected, messages)
-
 
 def test_balance_too_deep_is_omitted():
     tex, messages = balance_math("{" * 5000 + "x" + "}" * 5000)
@@ -275,29 +167,3 @@ def test_balance_is_registered_after_untrusted_tex():
 
     names = list(PASS_NAMES)
     assert names.index("balance") == names.index("untrusted-tex") + 1
-
-
-INLINE_CASES = [
-    ("a \\\\ b", "a b", ["removed \\\\ outside an alignment in inline math"]),
-    ("a \\\\[2pt] b", "a  b", ["removed \\\\ outside an alignment in inline math"]),
-    (r"\alpha\\beta", r"\alpha beta", ["removed \\\\ outside an alignment in inline math"]),
-    (r"\begin{cases} a \\ b \end{cases}", r"\begin{cases} a \\ b \end{cases}", []),
-    # Rows without cells (gathered, \displaylines) break in inline math too, and have no cells.
-    (r"\begin{gathered} a \\ b \end{gathered}", r"\begin{gathered} a \\ b \end{gathered}", []),
-    (r"\displaylines{a \\ b}", r"\displaylines{a \\ b}", []),
-    (r"\displaylines{a & b}", r"\displaylines{a \& b}", ["escaped & outside an alignment"]),
-    # An inline formula left empty stays empty: the writer prints nothing for it.
-    ("", "", []),
-    ("\\\\", "", ["removed \\\\ outside an alignment in inline math"]),
-    (r"\end{array}", "", [r"removed \end{array} without \begin"]),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("source, expected, messages", INLINE_CASES, ids=[c[0] for c in INLINE_CASES])
-def test_balance_inline_case(source, expected, messages):
-    assert balance_math(source, display=False) == (expected, messages)
-
-
-def test_balance_keeps_display_line_breaks_and_empty_displays():
-    assert balance_math("a \\\\ b", display=True) == ("a \\\\ b", [])
-    assert balance_math("", display=True) == ("", [])

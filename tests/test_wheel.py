@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_DIR
+from fixtures import REPO_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.tex]
 

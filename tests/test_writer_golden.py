@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_DIR, TESTS_DIR, snapshot
+from fixtures import REPO_DIR, TESTS_DIR, snapshot
 
 GOLDEN_DIR = TESTS_DIR / "golden"
 ROOTS = {

@@ -24,7 +24,7 @@ import pytest
 from bookgen import fetch, web
 from bookgen.diagnostics import TERMINAL_UNSAFE
 from bookgen.errors import SourceError
-from conftest import snapshot
+from fixtures import snapshot
 from local_site import IMAGES, page, volume, write_manifest
 
 GUARD = 30.0  # seconds a fetch may run before the test gives up on it (the limits below are ~1 s)

@@ -27,6 +27,7 @@ import shutil
 
 import pytest
 
+from fixtures import read_cases
 from harness import (
     HOSTILE_DIR,
     CASES_FILE,
@@ -58,13 +59,10 @@ def huge_post() -> str:
 
 def fixture_post() -> str:
     """Every input of tests/cases/untrusted_tex.txt, inline and as a display."""
-    from fixtures import read_math_cases
-    from test_untrusted import decode
-
     parts = []
-    for case in read_math_cases(CASES_FILE):
-        tex = decode(case.source)
-        parts.append(f"{case.title.replace('$', '')}：${tex}$\n\n$${tex}$$\n")
+    for case in read_cases(CASES_FILE):
+        tex = case.input
+        parts.append(f"{case.name.replace('$', '')}：${tex}$\n\n$${tex}$$\n")
     return header(97027, "untrusted fixtures") + "\n".join(parts)
 
 
