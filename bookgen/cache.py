@@ -128,7 +128,8 @@ class PostCache:
             "post": encode(repaired.post),
             "diagnostics": [dataclasses.astuple(d) for d in repaired.diagnostics],
         }
-        write_atomically(self.folder / f"{archive_id}.json", json.dumps(data, ensure_ascii=False))
+        # ASCII JSON: a file name that is not UTF-8 (kept by Python as lone surrogates) survives it
+        write_atomically(self.folder / f"{archive_id}.json", json.dumps(data))
 
     def prune(self, archive_ids: typing.Iterable[int]) -> None:
         """Drop the entries of posts no longer in the volume."""
@@ -163,7 +164,7 @@ class FallbackRecord:
             self.path.unlink(missing_ok=True)
             return
         data = {str(k): {"digest": digest, "units": [list(u) for u in units]} for k, (digest, units) in sorted(record.items())}
-        write_atomically(self.path, json.dumps(data, ensure_ascii=False, indent=1))
+        write_atomically(self.path, json.dumps(data, indent=1))  # ASCII, as above
 
 
 # ---------------------------------------------------------------- the last TeX run

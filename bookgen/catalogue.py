@@ -105,6 +105,12 @@ FULLWIDTH_FORMS = "\u3000\uff01-\uff5e\uffe0-\uffee"
 CJK = re.compile(f"[{CJK_CHARACTERS}]")
 CJK_OR_FULLWIDTH = re.compile(f"[{CJK_CHARACTERS}{FULLWIDTH_FORMS}]")
 
+# Nothing to see: zero-width spaces and joiners, bidi marks, invisible operators, soft hyphen,
+# variation selectors, byte order mark.  unicode-math removes them; before it, balance reads
+# them as the spaces they will be (``x^\u00ad`` has no argument after its ``^``).
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\u00ad\ufeff\ufe0e\ufe0f"
+                       "\u202a\u202b\u202c\u202d\u202e")  # fmt: skip
+
 
 def is_cjk(char: str) -> bool:
     return bool(CJK.match(char))

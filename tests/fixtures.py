@@ -41,7 +41,7 @@ from bookgen.diagnostics import Reporter
 from bookgen.fonts import Coverage, Fallback, FontSetup, GlyphChooser, XeCJKClasses
 from bookgen.latex.templating import builtin_chooser
 from bookgen.readers.markdown import read_markdown
-from bookgen.sources import HEAD_BYTES, archive_id_of
+from bookgen.sources import HEAD_BYTES, SourceIndex, archive_id_of
 from bookgen.transforms import Context, Pass
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -521,3 +521,12 @@ def corpus_path() -> Path:
 def tex_missing() -> str | None:
     missing = [tool for tool in ("xelatex", "latexmk") if shutil.which(tool) is None]
     return f"{' and '.join(missing)} not installed" if missing else None
+
+
+def all_posts_manifest(corpus_dir: Path, folder: Path, key: str = "corpus") -> Path:
+    """A manifest with one volume ``key`` holding every post of the corpus folder, in file-name order."""
+    ids = SourceIndex.scan((corpus_dir,)).by_id
+    manifest = folder / "series.yaml"
+    chapters = "\n".join(f"      - {archive_id}" for archive_id in sorted(ids, key=lambda i: ids[i].name))
+    manifest.write_text(f"volumes:\n  {key}:\n    title: 科学空间文章选\n    chapters:\n{chapters}\n", encoding="utf-8")
+    return manifest

@@ -28,7 +28,7 @@ import pytest
 from bookgen.compile import summarize_log
 from bookgen.readers.mirror import split_mirror
 from bookgen.sources import SourceIndex
-from fixtures import REPO_DIR, invoke
+from fixtures import REPO_DIR, all_posts_manifest, invoke
 
 pytestmark = [pytest.mark.tex, pytest.mark.corpus]
 
@@ -45,15 +45,6 @@ EQUATION_REFERENCE = re.compile(UNESCAPED + r"(?:eqref|ref)\{")
 DANGLING = re.compile(r"\\bookgendangling\{")
 SOURCE_REFERENCE = re.compile(UNESCAPED + r"(?:eqref|ref)(?![A-Za-z])")
 MISSING_CHARACTER = re.compile(r"^Missing character: There is no (.*)$", re.MULTILINE)
-
-
-def all_posts_manifest(corpus_dir: Path, folder: Path, key: str = "corpus") -> Path:
-    """A manifest with one volume ``key`` holding every post of the corpus folder, in file-name order."""
-    ids = SourceIndex.scan((corpus_dir,)).by_id
-    manifest = folder / "series.yaml"
-    chapters = "\n".join(f"      - {archive_id}" for archive_id in sorted(ids, key=lambda i: ids[i].name))
-    manifest.write_text(f"volumes:\n  {key}:\n    title: 科学空间文章选\n    chapters:\n{chapters}\n", encoding="utf-8")
-    return manifest
 
 
 @pytest.fixture(scope="module", params=VOLUMES)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bookgen.manifest import load_manifest
-from fixtures import REPO_DIR, invoke, snapshot
+from fixtures import REPO_DIR, all_posts_manifest, invoke, snapshot
 
 pytestmark = [pytest.mark.tex, pytest.mark.corpus]
 
@@ -89,9 +89,6 @@ def test_every_post_has_a_title_and_a_date(corpus_build):
 def test_a_pool_and_the_cache_write_what_one_process_writes(corpus_dir, tmp_path):
     """Every post of the corpus folder: one process without the cache, a pool of two (the cache filled),
     then the cache read: the same .tex and the same report, byte for byte."""
-    from conftest import invoke
-    from test_corpus_compile import all_posts_manifest
-
     manifest = all_posts_manifest(corpus_dir, tmp_path, "all")
     runs = {}
     for name, extra in (("serial", ["-j", "1", "--no-cache"]), ("pool", ["-j", "2"]), ("cache", ["-j", "2"])):

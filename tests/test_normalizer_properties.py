@@ -300,3 +300,34 @@ def test_html2text_repairs_run_once():
     check_volume(book)
     once, _ = normalize(book)
     assert "a \\\\\n\\{x\\}" in iter_math(once.chapters[0].post)[0].tex
+
+
+# ---------------------------------------------------------------- the passes' cheap pre-checks
+#
+# A pass that answers "nothing to do here" before parsing a formula must never say so
+# where the parse would have found something to do.
+
+SCRIPT_PIECES = (
+    "x", "a", "2", " ", "\n", "^", "_", "'", "{", "}", "[", "]", "*", "~", "-", "=", "&", "%", "$", r"\\", r"\{",
+    r"\}", r"\_", r"\alpha", r"\prime", r"\frac", r"\sqrt", r"\text", r"\mathbf", r"\hat", r"\overset", r"\sum",
+    r"\limits", r"\operatorname*", r"\color{red}", r"\label{l}", r"\left(", r"\right)", r"\begin{aligned}",
+    r"\end{aligned}", r"\begin{matrix}", r"\end{matrix}", r"\[", r"\(", "α", "²",
+)  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(SCRIPT_PIECES), max_size=16).map("".join))
+def test_no_double_script_is_missed_by_the_pre_check(formula: str):
+    from bookgen.transforms.scripts import may_double_scripts, separate_double_scripts
+
+    if separate_double_scripts(formula)[1]:
+        assert may_double_scripts(formula)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(SCRIPT_PIECES + FRAGMENTS + (r"\o", r"\ss", r"\L", r"\v{a}")), max_size=16).map("".join))
+def test_no_unknown_command_is_missed_by_the_pre_check(formula: str):
+    from bookgen.transforms.unknown_commands import nothing_unknown, replace_unknown
+
+    if replace_unknown(formula, set())[1]:
+        assert not nothing_unknown(formula, set())

@@ -16,7 +16,7 @@ import pytest
 
 from bookgen import model as m
 from bookgen.cache import PostCache, decode, encode
-from conftest import REPO_DIR, snapshot, tex_missing
+from fixtures import REPO_DIR, snapshot, tex_missing
 
 needs_tex = pytest.mark.skipif(tex_missing() is not None, reason=str(tex_missing()))
 MANIFEST = "sources: [posts]\nimages: [images]\nvolumes:\n  demo:\n    title: 演示\n    chapters: [90001, 90002, 90003, 90004]\n"

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bookgen import model as m
-from bookgen.catalogue import SIGNATURES, TEXT_MODE
+from bookgen.catalogue import SIGNATURES, TEXT_MODE, ZERO_WIDTH
 from bookgen.transforms import walk
 from bookgen.transforms.base import Context, Pass
 
@@ -60,7 +60,7 @@ TOKEN = re.compile(
     r"(?P<blank>\n(?:[ \t]*\n)+)"
     r"|(?P<cs>\\(?:[A-Za-z@]+|[\s\S])?)"
     r"|(?P<comment>%[^\n]*)"
-    r"|(?P<space>[ \t\r\n]+)"
+    r"|(?P<space>[ \t\r\n" + "".join(sorted(ZERO_WIDTH)) + "]+)"  # invisibles: spaces once unicode-math drops them
     r"|(?P<char>[\s\S])"
 )
 ENV_NAME = re.compile(r"\s*\{([^{}\\]*)\}")

@@ -102,6 +102,8 @@ def _eqnarray_rows(body: str) -> str:
 
 def top_level_segments(source: str) -> list | None:
     """The top-level environments of ``source`` if it is nothing else (whitespace aside), else None."""
+    if "\\begin" not in source:
+        return None  # cheap answer before parsing: most displays are a bare formula
     nodes = tex.parse(source)
     envs = []
     for node in nodes:
@@ -154,9 +156,9 @@ def has_top_level(body: str, macro: str | None = None, special: str | None = Non
     return False
 
 
-def fix_single_equation(env: str, body: str) -> tuple[str, list[str]]:
-    r"""``equation`` whose body has rows or columns: wrap them, keep labels and tags outside."""
-    if not (has_top_level(body, macro="\\") or has_top_level(body, special="&")):
+def fix_single_equation(env: str, body: str, nodes) -> tuple[str, list[str]]:
+    r"""``equation`` whose body (parsed: ``nodes``) has rows or columns: wrap them, keep labels and tags outside."""
+    if not any(is_row_or_column_break(n) for n in nodes if n is not None):
         return body, []
     rows, outside = split_outside(body)
     rows = re.sub(r"\\\\\s*$", "", rows.rstrip())
@@ -207,7 +209,7 @@ def fix_environment(source: str, node) -> tuple[str, list[str]]:
     if env_base(env) == "displaymath":
         env = "equation*"
     if env_base(env) == "equation":
-        body, more = fix_single_equation(env, body)
+        body, more = fix_single_equation(env, body, node.nodelist or ())
         notes += more
     body, more = fix_tags(body, env)
     notes += more
@@ -337,6 +339,8 @@ def fit_rows(source: str) -> tuple[str, list[str]]:
     Before → after: ``\begin{gather}a\label{x}\\ b\end{gather}`` →
     ``\begin{gather}\bookgenfit{a}\label{x}\\ \bookgenfit{b}\end{gather}``.
     """
+    if "\\begin{gather" not in source:
+        return source, []  # cheap answer before parsing: most displays are no gather
     segments = top_level_segments(source)
     if not segments or len(segments) != 1 or env_base(segments[0].environmentname) != "gather":
         return source, []

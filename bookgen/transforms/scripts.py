@@ -65,6 +65,115 @@ def removal_may_double_scripts(original: str) -> bool:
     )
 
 
+# Most formulas have several scripts and no double one; parsing each (pylatexenc) to
+# find out was a third of the normalizer's time.  This scan is only a pre-check, so a
+# few lines of our own rather than a second parser: it answers "maybe" wherever the
+# parse below could find a double script (a chain of scripts on one nucleus that
+# repeats ^ or _, or runs to three), and the parse stays the judge.  A property test
+# holds it to that.
+_CONTROL_WORD = re.compile(r"\\(?:[^\W\d_]+|.)", re.DOTALL)  # letters as XeTeX reads them (α too)
+
+
+def _skip_group(source: str, at: int, close: str) -> int | None:
+    """The index after the group opening at ``at`` (``{`` or ``[``), or None when it never closes."""
+    depth, i = 0, at
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == source[at]:
+            depth += 1
+        elif char == close:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
+def _skip(source: str, i: int, chars: str) -> int:
+    while i < len(source) and source[i] in chars:
+        i += 1
+    return i
+
+
+def _script_argument_end(source: str, i: int) -> int | None:
+    """Where the argument of a script starting at ``i`` ends (after primes and spaces); None: unsure."""
+    i = _skip(source, i, " \t\n'")
+    if i >= len(source):
+        return i
+    if source[i] == "{":
+        return _skip_group(source, i, "}")
+    if source[i] in "^_":
+        return None  # a script as a script's argument: what the parse makes of it is its business
+    if source[i] != "\\":
+        return i + (tex.specials_at(source, i) or 1)  # ``--`` is one node to the parse, as ``{--}`` would be
+    word = _CONTROL_WORD.match(source, i)
+    name = word.group(0)[1:] if word else ""
+    if name == "begin":
+        return None  # an environment as the argument
+    spec = tex.macro_spec(name)
+    i = word.end() if word else i + 1
+    for kind in spec:  # the macro's arguments as the parse reads them: each must be braced to be sure
+        after = _skip(source, i, " \t\n")
+        if kind == "*" and after < len(source) and source[after] == "*":
+            i = after + 1
+        elif kind in "[{" and after < len(source) and source[after] == kind:
+            i = _skip_group(source, after, "]" if kind == "[" else "}")
+            if i is None:
+                return None
+        elif kind == "{":
+            return None  # an unbraced argument: one token or more, the parse decides
+    return i
+
+
+_HIDDEN_GROUPING = re.compile(r"[%$]|\\[()\[\]]")
+_GROUPING = re.compile(r"\\(begin|end)(?![A-Za-z])\s*(\{[^{}]*\})?|\\.|[{}]", re.DOTALL)
+
+
+def _balanced(source: str) -> bool:
+    r"""Every ``{`` and ``\begin{env}`` closed by its own kind, in order (an escaped ``\{`` is no brace)."""
+    open_: list[str] = []
+    for found in _GROUPING.finditer(source):
+        token, kind, name = found.group(0), found.group(1), found.group(2)
+        if kind and not name:
+            return False  # \begin without its name
+        if token == "{" or kind == "begin":
+            open_.append(name or "{")
+        elif token == "}" or kind == "end":
+            if not open_ or open_.pop() != (name or "{"):
+                return False
+    return not open_
+
+
+def may_double_scripts(source: str) -> bool:
+    """False only when no nucleus of ``source`` can carry two ``^`` or two ``_`` (see above)."""
+    if _HIDDEN_GROUPING.search(source) or not _balanced(source):
+        return True  # a comment, a math switch, a stray brace or \end: the parse groups what this scan cannot
+    i = 0
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            word = _CONTROL_WORD.match(source, i)
+            i = word.end() if word else i + 1
+            continue
+        if char not in "^_":
+            i += 1
+            continue
+        chain, at = [], i
+        while at < len(source) and source[at] in "^_":
+            chain.append(source[at])
+            end = _script_argument_end(source, at + 1)
+            if end is None:
+                return True
+            at = _skip(source, end, " \t\n'")
+        if len(chain) > 2 or len(set(chain)) < len(chain):
+            return True
+        i += 1
+    return False
+
+
 def separate_double_scripts(source: str) -> tuple[str, int]:
     r"""``x^a^b`` → ``x^a{}^b`` (and ``x_a_b`` → ``x_a{}_b``): TeX stops with "Double superscript"."""
     edits: list[tex.Edit] = []
@@ -111,7 +220,7 @@ def run(post: m.Post, context: Context) -> m.Post:
             source, count = brace_macro_scripts(source)
             if count:
                 context.report(post, math.line, NAME, f"braced {count} script argument(s) written as \\cmd{{…}}")
-        if source.count("^") > 1 or source.count("_") > 1:
+        if (source.count("^") > 1 or source.count("_") > 1) and may_double_scripts(source):
             source, count = separate_double_scripts(source)
             if count:
                 context.report(post, math.line, NAME, f"separated {count} doubled script(s) with {{}}")

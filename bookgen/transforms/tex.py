@@ -28,7 +28,7 @@ from pylatexenc.latexwalker import (
 from bookgen.catalogue import NOT_MATH, SIGNATURES
 
 __all__ = [
-    "Edit", "apply_edits", "parse", "walk", "walked", "macro_args", "arg_text", "LatexCharsNode", "LatexCommentNode",
+    "Edit", "apply_edits", "parse", "walk", "walked", "macro_spec", "specials_at", "macro_args", "arg_text", "LatexCharsNode", "LatexCommentNode",
     "LatexEnvironmentNode", "LatexGroupNode", "LatexMacroNode", "LatexMathNode", "LatexSpecialsNode",
 ]  # fmt: skip
 
@@ -54,6 +54,24 @@ def parse(tex: str) -> tuple:
     except Exception:  # pylatexenc's tolerant mode still raises on a few inputs; treat as plain text
         return ()
     return tuple(n for n in nodes if n is not None)
+
+
+@lru_cache(maxsize=4096)
+def macro_spec(name: str) -> str:
+    """The arguments the parse reads after ``\\name``, as pylatexenc writes them (``'[{'`` for ``\\sqrt``)."""
+    spec = _context().get_macro_spec(name)
+    parser = getattr(spec, "args_parser", None)
+    return getattr(parser, "argspec", "") or ""
+
+
+@lru_cache(maxsize=1)
+def _specials() -> tuple[str, ...]:
+    return tuple(sorted((spec.specials_chars for spec in _context().iter_specials_specs()), key=len, reverse=True))
+
+
+def specials_at(source: str, at: int) -> int:
+    """The length of the parse's special characters (``--``, ``''``, ``~``…) at ``source[at]``, or 0."""
+    return next((len(chars) for chars in _specials() if source.startswith(chars, at)), 0)
 
 
 def macro_args(node: LatexMacroNode) -> list:

@@ -55,7 +55,7 @@ import unicodedata
 from typing import Callable
 
 from bookgen import model as m
-from bookgen.catalogue import CJK_CHARACTERS, TEXT_MODE, UNSETTLED, until_stable
+from bookgen.catalogue import CJK_CHARACTERS, TEXT_MODE, UNSETTLED, ZERO_WIDTH, until_stable
 from bookgen.transforms import tex
 from bookgen.transforms.base import Context, Pass
 from bookgen.transforms.walk import map_blocks, map_inlines, map_math
@@ -163,11 +163,6 @@ COMBINING = {
     "\u0305": r"\bar", "\u0306": r"\breve", "\u0307": r"\dot", "\u0308": r"\ddot", "\u030c": r"\check",
     "\u20d7": r"\vec", "\u20d1": r"\vec", "\u0338": r"\not",
 }
-
-# Nothing to see: zero-width spaces and joiners, bidi marks, invisible operators, soft hyphen,
-# variation selectors, byte order mark.
-ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\u00ad\ufeff\ufe0e\ufe0f"
-                       "\u202a\u202b\u202c\u202d\u202e")
 
 # fmt: on
 
@@ -624,8 +619,11 @@ def fix_text(
     """A prose Text node split around the symbols the text fonts lack (RawTex for those)."""
     if node.text.isascii():
         return (node,), []
+    has = has_glyph or text_fonts_have()
+    if all(ord(c) < 128 or (c not in ZERO_WIDTH and has(c)) for c in set(node.text)):
+        return (node,), []  # each distinct character once: prose is mostly characters the fonts have
     text = "".join(c for c in node.text if c not in ZERO_WIDTH)  # escape_text drops them anyway
-    out = rewrite_text_chars(text, "", "texorpdfstring" if heading else "$", tex_input=False, has_glyph=has_glyph)
+    out = rewrite_text_chars(text, "", "texorpdfstring" if heading else "$", tex_input=False, has_glyph=has)
     if not any(out.raw) and out.text() == text:
         return (node,), []
     parts: list[m.Inline] = []

@@ -142,9 +142,23 @@ def fix(source: str, defined: frozenset[str] | set[str] = frozenset()) -> tuple[
     return source, list(dict.fromkeys(unknown + ([] if settled else [UNSETTLED])))
 
 
+# A control sequence as XeTeX (and the parse) reads it: a word of letters, Unicode ones too
+# (``\alphaα`` is one word), or one other character.
+_CONTROL_SEQUENCE = re.compile(r"\\([^\W\d_]+|.)", re.DOTALL)
+
+
+def nothing_unknown(source: str, defined: frozenset[str] | set[str]) -> bool:
+    """Every control sequence of ``source`` is known anywhere: nothing a walk could find (and no parse)."""
+    return all(is_known(name, defined) and name not in TEXT_ONLY for name in _CONTROL_SEQUENCE.findall(source))
+
+
 def _fix_once(source: str, defined: frozenset[str] | set[str]) -> tuple[str, list[str]]:
-    if "\\" not in source:
+    if nothing_unknown(source, defined):
         return source, []
+    return replace_unknown(source, defined)
+
+
+def replace_unknown(source: str, defined: frozenset[str] | set[str]) -> tuple[str, list[str]]:
     defined = set(defined) | defined_names([source])
     edits: list[tex.Edit] = []
     unknown: list[str] = []
