@@ -150,6 +150,8 @@ class CoverageCache:
 
 def read_cmap(face: Face) -> set[int]:
     """The code points a face maps to glyphs (fontTools; a broken file covers nothing)."""
+    # Imported here, as in advance(): only a build whose coverage cache is stale reads font
+    # files, and importing fontTools would add ~45 ms to every other run (a rebuild's budget).
     from fontTools.ttLib import TTFont, TTLibError
 
     try:

@@ -13,6 +13,8 @@ the whole volume.  ``balance_math`` makes any math well formed enough for TeX:
 * a command or ``^``/``_`` missing its argument before a closer or the end gets ``{}``,
   a double script (``x^a^b``) gets an empty atom between, ``\big`` without a
   delimiter gets ``.``;
+* a display in a heading or a figure caption is set inline (those go to the
+  contents and the bookmarks, where a display stops TeX), before anything else;
 * inline math: a ``\\`` outside an alignment is dropped (MathJax ignores it; in a
   table cell or a heading TeX stops) — a formula left empty stays empty, and the
   writer prints nothing for it;
@@ -624,7 +626,32 @@ def _balance(tex: str, display: bool) -> tuple[str, list[str]]:
     return result, _summarise(messages)
 
 
+def inline_displays_in_titles(post: m.Post, context: Context) -> m.Post:
+    r"""A display in a heading or a caption is set inline: ``\section{…}`` and ``\caption{…}`` are
+    moved to the contents and the bookmarks, where a display (and its line breaks) stops TeX."""
+
+    def inline(line: int):
+        def fn(node):
+            if isinstance(node, m.Math) and node.display:
+                context.report(post, node.line, NAME, "display in a heading or caption set inline")
+                return dataclasses.replace(node, display=False)
+            return node
+
+        return fn
+
+    def block_fn(block):
+        if isinstance(block, m.Heading):
+            return dataclasses.replace(block, children=walk.map_inlines(block.children, inline(block.line)))
+        if isinstance(block, m.Figure):
+            return dataclasses.replace(block, caption=walk.map_inlines(block.caption, inline(block.line)))
+        return block
+
+    return walk.map_post(post, block_fn=block_fn)
+
+
 def run(post: m.Post, context: Context) -> m.Post:
+    post = inline_displays_in_titles(post, context)  # first: an inline formula is balanced by stricter rules
+
     def fix(post: m.Post, math: m.Math):
         tex, messages = balance_math(math.tex, math.display)
         for message in messages:

@@ -32,7 +32,7 @@ from bookgen.catalogue import UNSETTLED, until_stable
 from bookgen.transforms import tex
 from bookgen.transforms.base import Context, Pass
 from bookgen.transforms.scripts import removal_may_double_scripts, separate_double_scripts
-from bookgen.transforms.walk import map_inlines, map_math, map_post
+from bookgen.transforms.walk import map_math
 
 NAME = "display-math"
 TOP_LEVEL = ("equation", "align", "gather", "multline", "flalign", "alignat", "eqnarray", "displaymath")
@@ -409,30 +409,7 @@ def run(post: m.Post, context: Context) -> m.Post:
             context.report(post, math.line, NAME, note, warning=note == UNSETTLED)
         return dataclasses.replace(math, tex=fixed) if fixed != math.tex else math
 
-    return map_math(inline_displays_in_titles(post, context), repair)
-
-
-def inline_displays_in_titles(post: m.Post, context: Context) -> m.Post:
-    r"""A display in a heading or a caption is set inline: ``\section{…}`` and ``\caption{…}`` are
-    moved to the contents and the bookmarks, where a display (and its line breaks) stops TeX."""
-
-    def inline(line: int):
-        def fn(node):
-            if isinstance(node, m.Math) and node.display:
-                context.report(post, node.line, NAME, "display in a heading or caption set inline")
-                return dataclasses.replace(node, display=False)
-            return node
-
-        return fn
-
-    def block_fn(block):
-        if isinstance(block, m.Heading):
-            return dataclasses.replace(block, children=map_inlines(block.children, inline(block.line)))
-        if isinstance(block, m.Figure):
-            return dataclasses.replace(block, caption=map_inlines(block.caption, inline(block.line)))
-        return block
-
-    return map_post(post, block_fn=block_fn)
+    return map_math(post, repair)
 
 
 PASS = Pass(NAME, run)
