@@ -266,11 +266,22 @@ COLUMN_LETTERS = re.compile(r"[lcrX]|[pmb]\{[^{}]*\}|[wW]\{[^{}]*\}\{[^{}]*\}")
 COLUMN_DECORATION = re.compile(r"[@!<>]\{(?:[^{}]|\{[^{}]*\})*\}")
 
 
+# aligned/gathered read a [ right after \begin{…} as their position ([t], [b], [c]); a
+# formula that starts with a bracket, [(x-p)+(y-q)i]…, is not one (amsmath warns).
+ALIGNED_BRACKET = re.compile(r"(\\begin\{(?:aligned|gathered)\})(\s*)\[(?![tbc]\])")
+
+
 def fix_aligned_ampersand(source: str) -> tuple[str, list[str]]:
     # A character-level fix: the bug is in how TeX scans the token right after
     # \begin{aligned}, so the repair is about adjacency, not structure.
+    notes = []
     fixed = ALIGNED_AMPERSAND.sub(r"\1{}\2&", source)
-    return fixed, (["\\begin{aligned}& → \\begin{aligned}{}& (mathtools)"] if fixed != source else [])
+    if fixed != source:
+        notes.append("\\begin{aligned}& → \\begin{aligned}{}& (mathtools)")
+    bracketed = ALIGNED_BRACKET.sub(r"\1{}\2[", fixed)
+    if bracketed != fixed:
+        notes.append("\\begin{aligned}[ → \\begin{aligned}{}[ (a bracket, not its position)")
+    return bracketed, notes
 
 
 def fix_array_columns(source: str) -> tuple[str, list[str]]:
