@@ -271,9 +271,9 @@ COLUMN_DECORATION = re.compile(r"[@!<>]\{(?:[^{}]|\{[^{}]*\})*\}")
 ALIGNED_BRACKET = re.compile(r"(\\begin\{(?:aligned|gathered)\})(\s*)\[(?![tbc]\])")
 
 
-def fix_aligned_ampersand(source: str) -> tuple[str, list[str]]:
-    # A character-level fix: the bug is in how TeX scans the token right after
-    # \begin{aligned}, so the repair is about adjacency, not structure.
+def fix_aligned_start(source: str) -> tuple[str, list[str]]:
+    # Character-level fixes: both are about how TeX scans the token right after
+    # \begin{aligned} (a & for mathtools, a [ for amsmath), adjacency, not structure.
     notes = []
     fixed = ALIGNED_AMPERSAND.sub(r"\1{}\2&", source)
     if fixed != source:
@@ -407,7 +407,7 @@ def run(post: m.Post, context: Context) -> m.Post:
             fixed = "{}"  # `$$` would start a display
         fixed, more = fix_array_columns(fixed)
         notes += more
-        fixed, more = fix_aligned_ampersand(fixed)
+        fixed, more = fix_aligned_start(fixed)
         notes += more
         if math.display and "\\bookgenfit" not in fixed:
             fixed, more = fit_to_line(fixed)

@@ -28,8 +28,8 @@ from pylatexenc.latexwalker import (
 from bookgen.catalogue import NOT_MATH, SIGNATURES
 
 __all__ = [
-    "Edit", "apply_edits", "parse", "walk", "walked", "macro_spec", "specials_at", "macro_args", "arg_text", "LatexCharsNode", "LatexCommentNode",
-    "LatexEnvironmentNode", "LatexGroupNode", "LatexMacroNode", "LatexMathNode", "LatexSpecialsNode",
+    "Edit", "apply_edits", "parse", "walk", "walked", "macro_spec", "specials_at", "macro_args", "arg_text",
+    "LatexCharsNode", "LatexCommentNode", "LatexEnvironmentNode", "LatexGroupNode", "LatexMacroNode", "LatexMathNode", "LatexSpecialsNode",
 ]  # fmt: skip
 
 
