@@ -80,6 +80,8 @@ def test_log_is_clean(built):
     assert summary.undefined_references == 0, re.findall(r"Reference `[^']*' on page \d+ undefined", log)[:20]
     assert summary.multiply_defined == 0, re.findall(r"Label `[^']*' multiply defined", log)[:20]
     assert summary.missing_characters == 0, f"{key}: {dict(missing)}"
+    # no package warns either (amsmath's on a bracket read as aligned's position, or on \choose)
+    assert summary.warnings == 0, re.findall(r"^.*Warning.*$", log, re.MULTILINE)[:10]
 
 
 def test_nothing_is_shown_as_source(built):
