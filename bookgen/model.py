@@ -209,14 +209,16 @@ def text(value: str) -> tuple[Inline, ...]:
     return (Text(value),) if value else ()
 
 
-def plain(nodes: tuple[Inline, ...]) -> str:
-    """What inlines say, without their markup (a title in a message)."""
+def plain(nodes: tuple[Inline, ...], math=lambda tex: f"${tex}$", line_break: str = "") -> str:
+    """What inlines say, without their markup (a title in a message); ``math`` says what a formula's TeX reads as."""
     out = []
     for node in nodes:
         if isinstance(node, (Text, Code)):
             out.append(node.text)
         elif isinstance(node, Math):
-            out.append(f"${node.tex}$")
+            out.append(math(node.tex))
+        elif isinstance(node, LineBreak):
+            out.append(line_break)
         else:
-            out.append(plain(getattr(node, "children", ())))
+            out.append(plain(getattr(node, "children", ()), math, line_break))
     return "".join(out)

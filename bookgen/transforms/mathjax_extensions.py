@@ -158,17 +158,8 @@ def _argument(source: str, start: int) -> tuple[int, int] | None:
     if source[position] != "{":
         control = re.match(r"\\(?:[A-Za-z]+|.)", source[position:], re.DOTALL)
         return position, position + (control.end() if control else 1)
-    depth, index = 0, position
-    while index < len(source):
-        char = source[index]
-        if char == "\\":
-            index += 2  # a control symbol: \{ and \} are no braces
-            continue
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth == 0:
-            return position, index + 1
-        index += 1
-    return None
+    end = tex.group_end(source, position, "}")
+    return (position, end) if end is not None else None
 
 
 def repair(source: str) -> tuple[str, list[str], list[str]]:

@@ -74,24 +74,6 @@ def removal_may_double_scripts(original: str) -> bool:
 _CONTROL_WORD = re.compile(r"\\(?:[^\W\d_]+|.)", re.DOTALL)  # letters as XeTeX reads them (α too)
 
 
-def _skip_group(source: str, at: int, close: str) -> int | None:
-    """The index after the group opening at ``at`` (``{`` or ``[``), or None when it never closes."""
-    depth, i = 0, at
-    while i < len(source):
-        char = source[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == source[at]:
-            depth += 1
-        elif char == close:
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
-
-
 def _skip(source: str, i: int, chars: str) -> int:
     while i < len(source) and source[i] in chars:
         i += 1
@@ -104,7 +86,7 @@ def _script_argument_end(source: str, i: int) -> int | None:
     if i >= len(source):
         return i
     if source[i] == "{":
-        return _skip_group(source, i, "}")
+        return tex.group_end(source, i, "}")
     if source[i] in "^_":
         return None  # a script as a script's argument: what the parse makes of it is its business
     if source[i] != "\\":
@@ -120,7 +102,7 @@ def _script_argument_end(source: str, i: int) -> int | None:
         if kind == "*" and after < len(source) and source[after] == "*":
             i = after + 1
         elif kind in "[{" and after < len(source) and source[after] == kind:
-            i = _skip_group(source, after, "]" if kind == "[" else "}")
+            i = tex.group_end(source, after, "]" if kind == "[" else "}")
             if i is None:
                 return None
         elif kind == "{":

@@ -28,8 +28,9 @@ from pylatexenc.latexwalker import (
 from bookgen.catalogue import NOT_MATH, SIGNATURES
 
 __all__ = [
-    "Edit", "apply_edits", "parse", "walk", "walked", "macro_spec", "specials_at", "macro_args", "arg_text",
-    "LatexCharsNode", "LatexCommentNode", "LatexEnvironmentNode", "LatexGroupNode", "LatexMacroNode", "LatexMathNode", "LatexSpecialsNode",
+    "Edit", "apply_edits", "parse", "walk", "walked", "macro_spec", "specials_at", "group_end", "macro_args",
+    "arg_text", "LatexCharsNode", "LatexCommentNode", "LatexEnvironmentNode", "LatexGroupNode", "LatexMacroNode",
+    "LatexMathNode", "LatexSpecialsNode",
 ]  # fmt: skip
 
 
@@ -72,6 +73,25 @@ def _specials() -> tuple[str, ...]:
 def specials_at(source: str, at: int) -> int:
     """The length of the parse's special characters (``--``, ``''``, ``~``…) at ``source[at]``, or 0."""
     return next((len(chars) for chars in _specials() if source.startswith(chars, at)), 0)
+
+
+def group_end(source: str, at: int, close: str) -> int | None:
+    r"""The index after the group opening at ``source[at]`` (``{`` or ``[``) and closed by ``close``; None when it
+    never closes.  A control symbol is skipped whole: ``\{`` and ``\}`` are no braces."""
+    depth, i = 0, at
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == source[at]:
+            depth += 1
+        elif char == close:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
 
 
 def macro_args(node: LatexMacroNode) -> list:
