@@ -20,25 +20,34 @@ SVG_CONVERTER = "rsvg-convert"
 CONVERT_TIMEOUT_SECONDS = 60
 
 
-def figures_to_install(book: m.Book) -> dict[str, Path]:
-    """Build-folder path → found file, for every figure of the book the images pass found."""
-    found: dict[str, Path] = {}
+def figures_of(post: m.Post) -> list[m.Figure]:
+    """The post's figures, in order (also in quotes, lists and footnotes)."""
+    found: list[m.Figure] = []
 
     def visit(blocks) -> None:
         for block in blocks:
-            if isinstance(block, m.Figure) and block.local_file and block.source_file is not None:
-                found[block.local_file] = block.source_file
+            if isinstance(block, m.Figure):
+                found.append(block)
             elif isinstance(block, m.Quote):
                 visit(block.children)
             elif isinstance(block, m.ListBlock):
                 for item in block.items:
                     visit(item)
 
-    for chapter in book.chapters:
-        visit(chapter.post.blocks)
-        for _label, body in chapter.post.footnotes:
-            visit(body)
+    visit(post.blocks)
+    for _label, body in post.footnotes:
+        visit(body)
     return found
+
+
+def figures_to_install(book: m.Book) -> dict[str, Path]:
+    """Build-folder path → found file, for every figure of the book the images pass found."""
+    return {
+        figure.local_file: figure.source_file
+        for chapter in book.chapters
+        for figure in figures_of(chapter.post)
+        if figure.local_file and figure.source_file is not None
+    }
 
 
 def install_image(source: Path, target: Path) -> str | None:

@@ -141,6 +141,7 @@ class Figure:
     # folder it goes (the pipeline copies it there, an SVG converted to PDF).
     local_file: str = ""
     source_file: Path | None = None
+    problem: str = ""  # else, why it stays a placeholder (the pass's warning)
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ class Chapter:
     # The post's whole title, printed under a heading that says something else (empty when it does not).
     full_title: tuple[Inline, ...] = ()
     number: int | None = None  # the series' number when LaTeX's count would show another (bookgen.series.chapters)
+    fonts: tuple[tuple[str, tuple[str, ...]], ...] = ()  # fallback fonts the glyphs pass set its text in, and their roles
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,7 @@ class Book:
     paper: str
     chapters: tuple[Chapter, ...]
     language: str = "zh-Hans"  # or the OpenCC config name of a Traditional build
+    fonts: tuple[tuple[str, tuple[str, ...]], ...] = ()  # fallback fonts of the book's own titles (as Chapter.fonts)
     # TeX the preamble needs for what the passes chose: the fallback fonts the glyphs pass set characters in.
     font_declarations: tuple[str, ...] = ()
 

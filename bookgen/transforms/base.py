@@ -36,6 +36,9 @@ class Context:
     phrases: Path | None = None  # the terms OpenCC must keep
     glyphs: GlyphChooser | None = None  # the book's fonts (None: unknown, and no character is checked)
     volume_source: tuple[Path, int] | None = None  # where the volume's titles are written: series.yaml, its line
+    # Every chapter of the volume (post id → place, heading anchors) when the book the passes get holds only
+    # some of them (the others finished in an earlier build: bookgen.rebuild); None: the book is the whole volume.
+    outline: dict[int, tuple[int, frozenset[str]]] | None = None
     times: dict[str, float] = field(default_factory=dict)  # seconds per pass, filled by run_passes
 
     def report(self, post: m.Post, line: int, pass_name: str, message: str, *, warning: bool = False) -> None:

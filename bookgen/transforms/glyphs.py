@@ -144,22 +144,37 @@ class GlyphSetter:
         ]
         return repairs + warnings
 
-    def preamble(self) -> str:
-        r"""The ``\newfontfamily`` of each fallback family used, in chain order (stable)."""
-        order = [f.family for f in fonts.MONO_CHAIN]
-        families = sorted(
-            (f for f in self.used if f != fonts.LATIN), key=lambda f: (order.index(f) if f in order else -1, f)
-        )
-        if not families:
-            return ""
-        lines = ["% Characters the fonts above lack, in the fallback fonts that have them (bookgen's glyphs pass)."]
-        for family in families:
-            features = FALLBACK_FEATURES
-            scale = fonts.width_scale(self.chooser.setup, family) if self.used[family] == {"mono"} else None
-            if scale:
-                features += f",Scale={scale}"  # the code font's width: columns of box drawing line up
-            lines.append(f"\\newfontfamily\\bookgenfont{fonts.tex_key(family)}{{{family}}}[{features}]")
-        return "\n".join(lines)
+    def take_fonts(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The fonts used since the last call, with their roles (``Chapter.fonts``); then none."""
+        used = tuple(sorted((family, tuple(sorted(roles))) for family, roles in self.used.items()))
+        self.used = {}
+        return used
+
+
+def font_preamble(used: dict[str, set[str]], chooser: fonts.GlyphChooser) -> str:
+    r"""The ``\newfontfamily`` of each fallback family used, in chain order (stable)."""
+    order = [f.family for f in fonts.MONO_CHAIN]
+    families = sorted((f for f in used if f != fonts.LATIN), key=lambda f: (order.index(f) if f in order else -1, f))
+    if not families:
+        return ""
+    lines = ["% Characters the fonts above lack, in the fallback fonts that have them (bookgen's glyphs pass)."]
+    for family in families:
+        features = FALLBACK_FEATURES
+        scale = fonts.width_scale(chooser.setup, family) if used[family] == {"mono"} else None
+        if scale:
+            features += f",Scale={scale}"  # the code font's width: columns of box drawing line up
+        lines.append(f"\\newfontfamily\\bookgenfont{fonts.tex_key(family)}{{{family}}}[{features}]")
+    return "\n".join(lines)
+
+
+def declare_fonts(book: m.Book, chooser: fonts.GlyphChooser) -> m.Book:
+    """The book with the declarations of the fonts its titles and chapters use (a chapter finished in an
+    earlier build keeps its fonts in ``Chapter.fonts``: ``bookgen.rebuild`` declares them for the whole book)."""
+    used: dict[str, set[str]] = {}
+    for family, roles in book.fonts + tuple(f for ch in book.chapters for f in ch.fonts):
+        used.setdefault(family, set()).update(roles)
+    declarations = font_preamble(used, chooser)
+    return dataclasses.replace(book, font_declarations=tuple(declarations.split("\n")) if declarations else ())
 
 
 # A fallback family rarely has bold or italic faces: fake them rather than warn about each shape.
@@ -213,17 +228,17 @@ def run(book: m.Book, context: Context) -> m.Book:
 
         post = _fix_post(ch.post, setter, context)
         title, full_title = (_fix_title(nodes, setter, title_notes) for nodes in (ch.title, ch.full_title))
-        return dataclasses.replace(ch, post=post, title=title, full_title=full_title)
+        return dataclasses.replace(ch, post=post, title=title, full_title=full_title, fonts=setter.take_fonts())
 
     book = dataclasses.replace(
         book,
         title=_fix_title(book.title, setter, volume_notes),
         subtitle=_fix_title(book.subtitle, setter, volume_notes),
         author=_fix_title(book.author, setter, volume_notes),
-        chapters=tuple(chapter(ch) for ch in book.chapters),
     )
-    declarations = setter.preamble()
-    return dataclasses.replace(book, font_declarations=tuple(declarations.split("\n")) if declarations else ())
+    title_fonts = setter.take_fonts()
+    chapters = tuple(chapter(ch) for ch in book.chapters)
+    return declare_fonts(dataclasses.replace(book, fonts=title_fonts, chapters=chapters), chooser)
 
 
 def _fix_title(nodes: tuple, setter: GlyphSetter, report) -> tuple:

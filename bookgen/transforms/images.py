@@ -41,8 +41,10 @@ def locate(src: str, folders: tuple[Path, ...]) -> Path | None:
     for folder in folders:
         root = folder.resolve()
         for relative in candidates(src):
+            if not (root / relative).is_file():  # most are not there: one stat, not a resolve per part
+                continue
             path = (root / relative).resolve()
-            if path.is_file() and path.is_relative_to(root):
+            if path.is_relative_to(root):
                 return path
     return None
 
@@ -64,18 +66,24 @@ def unusable_reason(path: Path) -> str | None:
     return None
 
 
+def finding(src: str, folders: tuple[Path, ...]) -> tuple[Path | None, str | None]:
+    """(the file of a figure, None) or (None, why it is a placeholder): all the pass decides, so a chapter
+    finished in an earlier build is checked by asking again (``bookgen.rebuild``)."""
+    path = locate(src, folders)
+    if path is None:
+        return None, f"image not found: {src} (placeholder used)"
+    reason = unusable_reason(path)
+    return (None, f"{reason}: {src} (placeholder used)") if reason else (path, None)
+
+
 def run(post: m.Post, context: Context) -> m.Post:
     def resolve(block):
         if not isinstance(block, m.Figure):
             return block
-        path = locate(block.src, context.image_dirs)
+        path, problem = finding(block.src, context.image_dirs)
         if path is None:
-            context.report(post, block.line, NAME, f"image not found: {block.src} (placeholder used)", warning=True)
-            return block
-        reason = unusable_reason(path)
-        if reason:
-            context.report(post, block.line, NAME, f"{reason}: {block.src} (placeholder used)", warning=True)
-            return block
+            context.report(post, block.line, NAME, problem, warning=True)
+            return dataclasses.replace(block, problem=problem)
         return dataclasses.replace(block, local_file=build_name(block.src, path), source_file=path)
 
     return map_post(post, block_fn=resolve)

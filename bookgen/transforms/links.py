@@ -40,8 +40,15 @@ def headings_of(post: m.Post) -> set[str]:
     return found
 
 
+def volume_outline(book: m.Book) -> dict[int, tuple[int, frozenset[str]]]:
+    """Each chapter's post id → its place in the volume and its headings' anchors: what a link can point to."""
+    return {ch.post.id: (number, frozenset(headings_of(ch.post))) for number, ch in enumerate(book.chapters, 1)}
+
+
 def run(book: m.Book, context: Context) -> m.Book:
-    chapters = {ch.post.id: (number, headings_of(ch.post)) for number, ch in enumerate(book.chapters, 1)}
+    # The passes may see only the chapters not finished in an earlier build (bookgen.rebuild): the context
+    # then knows them all.
+    chapters = context.outline if context.outline is not None else volume_outline(book)
 
     def per_post(post: m.Post) -> m.Post:
         def rewrite(node, line: int):
