@@ -4,6 +4,12 @@
   they reported, keyed by everything that decides it — the post file's bytes and
   path, bookgen's own code, the passes left out, the fonts of the preamble.  Any
   other key is a miss: a stale entry is never used.
+* ``.cache/<id>.chapter.json``: the chapter as the build finished it (``Finished``):
+  after the volume's passes, with its .tex and where its units are, keyed by the
+  post's key and the volume's (``bookgen.rebuild.volume_key``: its chapters'
+  titles, places and anchors, the templates, the Traditional settings, the image
+  folders); its figures are looked up again before it is used.  A rebuild takes
+  it as it is: neither the passes nor the templates run for it again.
 * ``fallbacks.json``: the units TeX rejected in the last build, per post, with the
   text they were found in (``FallbackRecord``); a rebuild (and ``bookgen diff``)
   sets them aside at once while the post renders to that same text.
@@ -26,11 +32,13 @@ from pathlib import Path
 
 from bookgen import model as m
 from bookgen.diagnostics import Diagnostic
+from bookgen.latex.render import Span
+from bookgen.latex.writer import Unit
 
 CACHE_DIR = ".cache"
 FALLBACKS_FILE = "fallbacks.json"
 STAMP_FILE = ".built"
-FORMAT = 1  # of the files here: a bookgen that writes them differently changes it
+FORMAT = 2  # of the files here: a bookgen that writes them differently changes it
 
 # ---------------------------------------------------------------- the model as JSON
 
@@ -41,26 +49,32 @@ _TYPES: dict[str, type] = {
 }
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _TYPES.values()}
+PATH = "/"  # the one key of a path's dict: no model type has that name
+
+
 def encode(value):
-    """A model value as JSON-ready data: a node is a dict naming its type, a tuple a list, a path a string."""
-    if dataclasses.is_dataclass(value):
-        return {"_": type(value).__name__, **{f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    """A model value as JSON-ready data: a node is ``{type name: [its fields' values, in order]}``, a tuple a
+    list, a path ``{"/": path}`` (one key per node: the entries are written and read fast)."""
+    fields = _FIELDS.get(type(value))
+    if fields is not None:
+        return {type(value).__name__: [encode(getattr(value, name)) for name in fields]}
     if isinstance(value, tuple):
         return [encode(item) for item in value]
     if isinstance(value, Path):
-        return {"_path": str(value)}
+        return {PATH: str(value)}
     return value
 
 
 def decode(data):
     """``encode``'s data back to the model (an unknown type name is an error: the entry is not used)."""
     if isinstance(data, list):
-        return tuple(decode(item) for item in data)
+        return tuple([decode(item) for item in data])
     if isinstance(data, dict):
-        if "_path" in data:
-            return Path(data["_path"])
-        cls = _TYPES[data["_"]]
-        return cls(**{name: decode(value) for name, value in data.items() if name != "_"})
+        ((name, values),) = data.items()
+        if name == PATH:
+            return Path(values)
+        return _TYPES[name](*[decode(value) for value in values])
     return data
 
 
@@ -87,7 +101,14 @@ def post_key(source: bytes, path: Path, archive_id: int, settings: str) -> str:
     return digest.hexdigest()
 
 
-# ---------------------------------------------------------------- repaired posts
+def digest_of(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- entries: repaired posts, finished chapters
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,44 +120,142 @@ class Repaired:
     times: dict[str, float]
 
 
-class PostCache:
-    """The repaired posts of one volume, one file each, under ``<volume folder>/.cache``."""
+class Remembered:
+    """The entry this process read or wrote last, per file: a process that builds again (``--watch``) reads
+    each entry once.  Kept with its key, which decides the entry's content, and used while the file is
+    there (a cache folder removed is a cache gone)."""
+
+    def __init__(self):
+        self.entries: dict[Path, tuple[str, object]] = {}
+
+    def get(self, file: Path, key: str):
+        found = self.entries.get(file.absolute())
+        return found[1] if found is not None and found[0] == key and file.exists() else None
+
+    def put(self, file: Path, key: str, entry) -> None:
+        self.entries[file.absolute()] = (key, entry)
+
+    def forget(self) -> None:
+        self.entries.clear()
+
+
+REMEMBERED = Remembered()
+
+
+class EntryCache:
+    """Entries of one volume, one JSON file per post under ``<volume folder>/.cache``, each with its key."""
+
+    SUFFIX = ".json"
 
     def __init__(self, volume_dir: Path, enabled: bool = True, writable: bool = True):
         self.folder = volume_dir / CACHE_DIR
         self.enabled = enabled
         self.writable = writable  # bookgen diff reads the cache, and writes nothing in the build folder
 
-    def load(self, archive_id: int, key: str) -> Repaired | None:
+    def load(self, archive_id: int, key: str):
+        """The entry made for this key, or None (none, another key's, or one this bookgen cannot read)."""
         if not self.enabled:
             return None
+        file = self.folder / f"{archive_id}{self.SUFFIX}"
+        remembered = REMEMBERED.get(file, key)
+        if remembered is not None:
+            return remembered
         try:
-            data = json.loads((self.folder / f"{archive_id}.json").read_text(encoding="utf-8"))
-            if data.get("key") != key:
-                return None
-            post = decode(data["post"])
-            diagnostics = tuple(Diagnostic(*item) for item in data["diagnostics"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # no entry, or one this bookgen cannot read: repaired again
-        return Repaired(post, diagnostics, {}) if isinstance(post, m.Post) else None
+            data = json.loads(file.read_text(encoding="utf-8"))
+            entry = self.from_data(data) if data.get("key") == key else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # made again
+        if entry is not None:
+            REMEMBERED.put(file, key, entry)
+        return entry
 
-    def store(self, archive_id: int, key: str, repaired: Repaired) -> None:
+    def store(self, archive_id: int, key: str, entry) -> None:
         if not (self.enabled and self.writable):
             return
-        data = {
-            "key": key,
-            "post": encode(repaired.post),
-            "diagnostics": [dataclasses.astuple(d) for d in repaired.diagnostics],
-        }
+        file = self.folder / f"{archive_id}{self.SUFFIX}"
         # ASCII JSON: a file name that is not UTF-8 (kept by Python as lone surrogates) survives it
-        write_atomically(self.folder / f"{archive_id}.json", json.dumps(data))
+        write_atomically(file, json.dumps({"key": key, **self.to_data(entry)}))
+        REMEMBERED.put(file, key, self.as_read(entry))
 
-    def prune(self, archive_ids: typing.Iterable[int]) -> None:
-        """Drop the entries of posts no longer in the volume."""
-        keep = {f"{i}.json" for i in archive_ids}
-        for entry in self.folder.glob("*.json") if self.folder.is_dir() else ():
-            if entry.name not in keep:
-                entry.unlink(missing_ok=True)
+    def from_data(self, data: dict):
+        raise NotImplementedError
+
+    def to_data(self, entry) -> dict:
+        raise NotImplementedError
+
+    def as_read(self, entry):
+        """The entry as ``load`` would give it back."""
+        return entry
+
+
+class PostCache(EntryCache):
+    """The repaired posts (``<id>.json``)."""
+
+    def from_data(self, data: dict) -> Repaired | None:
+        post = decode(data["post"])
+        diagnostics = tuple(Diagnostic(*item) for item in data["diagnostics"])
+        return Repaired(post, diagnostics, {}) if isinstance(post, m.Post) else None
+
+    def to_data(self, repaired: Repaired) -> dict:
+        return {"post": encode(repaired.post), "diagnostics": [dataclasses.astuple(d) for d in repaired.diagnostics]}
+
+    def as_read(self, repaired: Repaired) -> Repaired:
+        return dataclasses.replace(repaired, times={})
+
+
+@dataclasses.dataclass(frozen=True)
+class Finished:
+    """A chapter as the last build finished it, and what the next one needs to know to use it as it is."""
+
+    chapter: m.Chapter  # after the volume's passes
+    title: str  # its post's own title (the chapter's heading and number are made from the volume's titles)
+    anchors: frozenset[str]  # its headings', which links from other chapters point to
+    diagnostics: tuple[Diagnostic, ...]  # the post's, from its repairs and the volume's passes
+    text: str  # its .tex
+    spans: tuple[Span, ...]  # where its units are in it
+    volume: str  # the volume_key it was made with
+
+
+class ChapterCache(EntryCache):
+    """The finished chapters (``<id>.chapter.json``), keyed by their post's key; their ``volume`` is the
+    caller's to check."""
+
+    SUFFIX = ".chapter.json"
+
+    def from_data(self, data: dict) -> Finished | None:
+        chapter = decode(data["chapter"])
+        if not isinstance(chapter, m.Chapter):
+            return None
+        return Finished(
+            chapter=chapter,
+            title=str(data["title"]),
+            anchors=frozenset(str(a) for a in data["anchors"]),
+            diagnostics=tuple(Diagnostic(*item) for item in data["diagnostics"]),
+            text=str(data["text"]),
+            spans=tuple(Span(Unit(int(n), str(kind), int(line), bool(inline)), int(start), int(end))
+                        for n, kind, line, inline, start, end in data["spans"]),  # fmt: skip
+            volume=str(data["volume"]),
+        )
+
+    def to_data(self, finished: Finished) -> dict:
+        return {
+            "volume": finished.volume,
+            "title": finished.title,
+            "anchors": sorted(finished.anchors),
+            "chapter": encode(finished.chapter),
+            "diagnostics": [dataclasses.astuple(d) for d in finished.diagnostics],
+            "text": finished.text,
+            "spans": [[s.unit.number, s.unit.kind, s.unit.line, s.unit.inline, s.start, s.end] for s in finished.spans],
+        }
+
+
+def prune(volume_dir: Path, archive_ids: typing.Iterable[int]) -> None:
+    """Drop the entries of posts no longer in the volume."""
+    keep = {f"{i}{suffix}" for i in archive_ids for suffix in (PostCache.SUFFIX, ChapterCache.SUFFIX)}
+    folder = volume_dir / CACHE_DIR
+    for entry in folder.glob("*.json") if folder.is_dir() else ():
+        if entry.name not in keep:
+            entry.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- the last build's fallbacks

@@ -68,8 +68,13 @@ class Reporter:
             lines.append(f"{name}: {counts[name]}{extra}")
         return lines
 
+    def in_order(self) -> list[Diagnostic]:
+        """By file and line (each file's own in the order they were made): the report's order, the same
+        whichever chapters came from the cache."""
+        return sorted(self.items, key=lambda d: (d.path, d.line))
+
     def render(self) -> str:
-        body = "\n".join(str(d) for d in sorted(self.items, key=lambda d: (d.path, d.line)))
+        body = "\n".join(str(d) for d in self.in_order())
         return body + ("\n\n" if body else "") + "\n".join(self.summary_lines()) + "\n"
 
 

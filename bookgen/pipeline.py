@@ -24,6 +24,7 @@ from bookgen.cache import (
     CACHE_DIR,
     FALLBACKS_FILE,
     STAMP_FILE,
+    ChapterCache,
     FallbackRecord,
     PostCache,
     build_stamp,
@@ -54,8 +55,8 @@ from bookgen.latex.language import language_for
 from bookgen.latex.render import Rendered, render_book
 from bookgen.latex.templating import Tex, template_environment
 from bookgen.manifest import Manifest, Volume
-from bookgen.repairs import Settings, Work, repair_posts
-from bookgen.series.chapters import chapter_title, series_numbers
+from bookgen.rebuild import gather, keep_finished, made_before, put_back
+from bookgen.repairs import Settings, Work
 from bookgen.sources import SourceIndex, sources_from_env
 from bookgen.transforms import Context, run_passes, volume_passes
 from bookgen.transforms.traditional import converter_for
@@ -103,6 +104,8 @@ class Prepared:
     stopwatch: Stopwatch = field(default_factory=Stopwatch)
     pass_times: dict[str, float] = field(default_factory=dict)  # seconds per normalizer pass
     work: Work = field(default_factory=Work)  # how many posts came from the cache
+    posts: list[tuple[int, Path]] = field(default_factory=list)  # (id, file) of each chapter
+    settings: Settings | None = None  # how they were repaired
 
     @property
     def files(self) -> dict[str, str]:
@@ -141,14 +144,8 @@ def find_posts(manifest: Manifest, volume: Volume, options: BuildOptions, report
     return [(entry.id, index.find(entry.id)) for entry in volume.chapters]
 
 
-def book_of(volume: Volume, posts: list[m.Post]) -> m.Book:
-    """The volume's chapters: each post under its title in the book (its own, short, or the manifest's)."""
-    numbers = series_numbers([post.title for post in posts])
-    chapters = []
-    for entry, post, number in zip(volume.chapters, posts, numbers):
-        title = one_line(chapter_title(post.title, entry.title, volume.chapter_titles))
-        full = one_line(post.title) if title != one_line(post.title) else ""  # printed under a heading that differs
-        chapters.append(m.Chapter(post=post, title=m.text(title), full_title=m.text(full), number=number))
+def volume_book(volume: Volume, chapters: list[m.Chapter]) -> m.Book:
+    """A book of these chapters, with the volume's titles."""
     return m.Book(
         key=volume.key,
         title=m.text(one_line(volume.title)),
@@ -168,43 +165,51 @@ def traditional_config(volume: Volume, options: BuildOptions) -> str | None:
 def prepare_volume(
     manifest: Manifest, volume: Volume, options: BuildOptions, progress: Callable[[], None] = lambda: None
 ) -> Prepared:
-    """Read and repair the posts (from the cache when unchanged), run the volume's passes, render every file."""
+    """Read and repair the posts, run the volume's passes, render every file: for each chapter only what
+    changed since the last build (a finished chapter from the cache, else its repaired post from the cache)."""
     reporter = Reporter()
     stopwatch = Stopwatch()
     traditional = traditional_config(volume, options)
-    env = template_environment(tuple(options.template_dirs) + (manifest.path.parent / "templates",))
+    template_dirs = tuple(options.template_dirs) + (manifest.path.parent / "templates",)
+    env = template_environment(template_dirs)
     preamble = preamble_fonts(env, volume, traditional)
     posts = find_posts(manifest, volume, options, reporter)
-    cache = PostCache(options.out_dir / volume.key, enabled=options.cache, writable=not options.read_only)
-    with stopwatch.time("read+repair"):
-        repaired, work = repair_posts(posts, Settings(preamble, options.skip_passes), cache, options.jobs, progress)
-    times: dict[str, float] = {}
-    for result in repaired:
-        reporter.merge(result.diagnostics)
-        for name, seconds in result.times.items():
-            times[name] = times.get(name, 0.0) + seconds
+    volume_dir = options.out_dir / volume.key
+    cache = PostCache(volume_dir, enabled=options.cache, writable=not options.read_only)
+    chapter_cache = ChapterCache(volume_dir, enabled=options.cache, writable=not options.read_only)
+    settings = Settings(preamble, options.skip_passes)
+    passes = volume_passes(options.skip_passes)
     context = Context(
-        reporter=reporter,
+        reporter=Reporter(),  # the volume's passes' findings: kept with each chapter, then merged
         image_dirs=tuple(options.sources) + volume.images + manifest.images,
         traditional=traditional,
         phrases=volume.phrases,
         glyphs=chooser_for_preamble(preamble),
         volume_source=(manifest.path, volume.line),
-        times=times,
     )
+    with stopwatch.time("read+repair"):
+        gathered = gather(volume, posts, settings, context, passes, template_dirs, (cache, chapter_cache), options.jobs, progress)
+    reporter.merge(gathered.diagnostics())
+    context.times.update(gathered.pass_times())
+    if gathered.finished:  # the passes see the other chapters only: links need to know them all
+        context.outline = gathered.outline()
     with stopwatch.time("normalize"):
-        book = run_passes(book_of(volume, [r.post for r in repaired]), context, volume_passes(options.skip_passes))
+        book = run_passes(volume_book(volume, gathered.chapters_to_pass()), context, passes)
+        book = put_back(book, gathered, context, passes)
+    reporter.merge(context.reporter.items)
     language = language_for(traditional, converter_for(traditional, volume.phrases) if traditional else str)
+    made = made_before(gathered)
 
     def render(book: m.Book, probes: frozenset = frozenset()) -> Rendered:
         try:
-            return render_book(book, env, language, manifest.path.name, probes)
+            return render_book(book, env, language, manifest.path.name, probes, made)
         except jinja2.TemplateError as exc:
             raise template_error(exc) from None
 
     with stopwatch.time("render"):
         rendered = render(book)
-    return Prepared(volume, book, rendered, render, reporter, stopwatch, context.times, work)
+    keep_finished(chapter_cache, gathered, book, rendered, context)
+    return Prepared(volume, book, rendered, render, reporter, stopwatch, context.times, gathered.work, posts, settings)
 
 
 def preamble_fonts(env: jinja2.Environment, volume: Volume, traditional: str | None) -> str:

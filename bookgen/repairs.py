@@ -10,6 +10,7 @@ whichever way it was made: from the cache, in a worker, or here.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -41,10 +42,12 @@ class Settings:
 
 @dataclass
 class Work:
-    """How the posts of a volume were prepared: how many came from the cache."""
+    """How the posts of a volume were prepared: how many came from the cache (``as_built`` of them as
+    finished chapters, which neither the volume's passes nor the templates saw again)."""
 
     cached: int = 0
     repaired: int = 0
+    as_built: int = 0
 
 
 def repair_post(path: Path, archive_id: int, settings: Settings) -> Repaired:
@@ -61,25 +64,38 @@ def repair_post(path: Path, archive_id: int, settings: Settings) -> Repaired:
     return Repaired(post, tuple(reporter.items), dict(context.times))
 
 
-def repair_posts(
-    posts: list[tuple[int, Path]],
-    settings: Settings,
-    cache: PostCache,
-    jobs: int = 1,
-    progress: Callable[[], None] = lambda: None,
-) -> tuple[list[Repaired], Work]:
-    """Each (id, path) repaired, in order: from the cache where the key matches, else now (in ``jobs`` processes)."""
-    results: list[Repaired | None] = [None] * len(posts)
-    keys: list[str] = []
-    todo: list[int] = []
+def warm_up(posts: list[tuple[int, Path]], settings: Settings) -> list[Callable[[], object]]:
+    """Each post's repairs, to run in this process and drop: its formulas parsed into this process's
+    caches (a watching process does it while it waits: ``bookgen.watch.Idle``)."""
+    return [functools.partial(repair_post, path, archive_id, settings) for archive_id, path in posts]
+
+
+def post_keys(posts: list[tuple[int, Path]], settings: Settings) -> list[str]:
+    """The cache key of each (id, path): its bytes, path and id, and the settings (``cache.post_key``)."""
     digest = settings.digest()
-    for index, (archive_id, path) in enumerate(posts):
+    keys: list[str] = []
+    for archive_id, path in posts:
         try:
             source = path.read_bytes()
         except OSError as exc:
             raise SourceError(f"cannot read post: {exc.strerror or exc}", path) from None
         keys.append(post_key(source, path, archive_id, digest))
-        found = cache.load(archive_id, keys[-1])
+    return keys
+
+
+def repair_posts(
+    posts: list[tuple[int, Path]],
+    keys: list[str],
+    settings: Settings,
+    cache: PostCache,
+    jobs: int = 1,
+    progress: Callable[[], None] = lambda: None,
+) -> tuple[list[Repaired], Work]:
+    """Each (id, path) repaired, in order: from the cache where its key matches, else now (in ``jobs`` processes)."""
+    results: list[Repaired | None] = [None] * len(posts)
+    todo: list[int] = []
+    for index, ((archive_id, _path), key) in enumerate(zip(posts, keys)):
+        found = cache.load(archive_id, key)
         if found is None:
             todo.append(index)
         else:

@@ -1,4 +1,4 @@
-"""Review and rebuild: the cache of repaired posts, skipping TeX, ``bookgen diff``, ``--chapter``, ``-j``.
+"""Review and rebuild: the build cache, skipping TeX, ``bookgen diff``, ``--chapter``, ``-j``, ``--watch``.
 
 Each test works on a copy of the demo book (four posts) in a temporary folder;
 the TeX ones build it with xelatex (a few seconds each).
@@ -6,16 +6,20 @@ the TeX ones build it with xelatex (a few seconds each).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bookgen import model as m
 from bookgen.cache import PostCache, decode, encode
+from bookgen.resources import builtin_template_dir
+from bookgen.watch import Idle, watch
 from fixtures import REPO_DIR, snapshot, tex_missing
 
 needs_tex = pytest.mark.skipif(tex_missing() is not None, reason=str(tex_missing()))
@@ -62,8 +66,10 @@ def test_the_model_round_trips_through_the_cache_format():
 def test_a_cache_entry_that_does_not_fit_is_not_used(tmp_path):
     cache = PostCache(tmp_path)
     cache.folder.mkdir()
-    (cache.folder / "7.json").write_text('{"key": "k", "post": {"_": "os.system", "x": 1}, "diagnostics": []}')
+    (cache.folder / "7.json").write_text('{"key": "k", "post": {"os.system": ["x"]}, "diagnostics": []}')
     assert cache.load(7, "k") is None  # a type that is not the model's: never built
+    (cache.folder / "7.json").write_text('{"key": "k", "post": {"Text": ["a", "b", "c"]}, "diagnostics": []}')
+    assert cache.load(7, "k") is None  # the fields of another bookgen's model
     (cache.folder / "7.json").write_text("not json")
     assert cache.load(7, "k") is None
     assert cache.load(8, "k") is None
@@ -84,6 +90,15 @@ def test_a_rebuild_reads_unchanged_posts_from_the_cache(run_cli, book):
     assert EDITED in after["demo/posts/90002.tex"].decode()
 
 
+def test_the_cache_keeps_only_the_volumes_posts(run_cli, book):
+    assert run_cli("build", "--tex-only", cwd=book).code == 0
+    cache = book / "build" / "demo" / ".cache"
+    assert {p.name for p in cache.iterdir()} >= {"90004.json", "90004.chapter.json"}
+    (book / "series.yaml").write_text(MANIFEST.replace(", 90004]", "]"), encoding="utf-8")
+    assert run_cli("build", "--tex-only", cwd=book).code == 0
+    assert sorted(p.name for p in cache.iterdir()) == [f"{i}{s}" for i in (90001, 90002, 90003) for s in (".chapter.json", ".json")]
+
+
 def test_the_cache_is_keyed_by_the_settings_and_can_be_left_out(run_cli, book):
     assert run_cli("build", "--tex-only", cwd=book).code == 0
     skipped = run_cli("build", "--tex-only", "--skip-pass", "labels", cwd=book)
@@ -102,6 +117,71 @@ def test_a_pool_and_the_cache_make_the_same_files_as_one_process(run_cli, book, 
         assert result.code == 0, result.stderr
         outs[name] = {k: v for k, v in snapshot(out).items() if k.endswith((".tex", "report.txt"))}
     assert outs["serial"] == outs["pool"] == outs["warm"]
+
+
+def rename_heading(root: Path) -> None:
+    """90001's section 正规方程, which 90002 links to (``/archives/90001#正规方程``), gets another name."""
+    path = root / "posts" / "90001.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("## 正规方程 #", "## 法方程 #"), encoding="utf-8")
+
+
+def override_chapter_template(root: Path) -> None:
+    builtin = builtin_template_dir() / "chapter.tex.j2"
+    (root / "templates").mkdir()
+    (root / "templates" / "chapter.tex.j2").write_text("% my chapters\n" + builtin.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def reverse_chapters(root: Path) -> None:
+    (root / "series.yaml").write_text(MANIFEST.replace("90001, 90002, 90003, 90004", "90004, 90003, 90002, 90001"), encoding="utf-8")
+
+
+# What a finished chapter depends on besides its own post; and a file that must change although no post did.
+CHANGES = {
+    "a heading another chapter links to": (rename_heading, "demo/posts/90002.tex"),
+    "an image file gone": (lambda root: (root / "images/usr/uploads/2024/03/90003-1.png").unlink(), "demo/posts/90003.tex"),
+    "a template": (override_chapter_template, "demo/posts/90004.tex"),
+    "the chapters' order": (reverse_chapters, "demo/report.txt"),  # 90002's link: to chapter 4 now
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_finished_chapter_is_made_again_when_its_volume_changes(run_cli, book, tmp_path, change):
+    """A rebuild takes a chapter as last built only when all it depends on is as it was: whatever changed,
+    the files are those a build without the cache makes."""
+    alter, changed_file = CHANGES[change]
+    assert run_cli("build", "--tex-only", cwd=book).code == 0
+    again = run_cli("build", "--tex-only", cwd=book)
+    assert "4 from the cache, 0 repaired, 4 chapters as last built" in again.stdout
+    before = snapshot(book / "build")
+    alter(book)
+    rebuilt = run_cli("build", "--tex-only", cwd=book)
+    assert rebuilt.code == 0, rebuilt.stderr
+    fresh = run_cli("build", "--tex-only", "--no-cache", "--out", tmp_path / "fresh", cwd=book)
+    assert fresh.code == 0, fresh.stderr
+    outputs = [{k: v for k, v in snapshot(out).items() if k.endswith((".tex", "report.txt"))}
+               for out in (book / "build", tmp_path / "fresh")]  # fmt: skip
+    assert outputs[0] == outputs[1]
+    assert snapshot(book / "build")[changed_file] != before[changed_file]
+
+
+def test_traditional_chinese_does_not_take_simplified_chapters(run_cli, book, tmp_path):
+    assert run_cli("build", "--tex-only", cwd=book).code == 0
+    converted = run_cli("build", "--tex-only", "--traditional", "s2tw", cwd=book)
+    assert converted.code == 0 and "chapters as last built" not in converted.stdout
+    fresh = run_cli("build", "--tex-only", "--traditional", "s2tw", "--no-cache", "--out", tmp_path / "fresh", cwd=book)
+    assert fresh.code == 0 and tex_files(book / "build") == tex_files(tmp_path / "fresh")
+
+
+def test_the_fallback_fonts_of_finished_chapters_stay_declared(run_cli, book, tmp_path):
+    edit_post(book, 90004, "音标ʊː。")  # no text font here has them: a fallback font sets them
+    assert run_cli("build", "--tex-only", cwd=book).code == 0
+    main = (book / "build" / "demo" / "main.tex").read_text(encoding="utf-8")
+    if "\\newfontfamily\\bookgenfont" not in main:
+        pytest.skip("the fonts are not installed: nothing is set in a fallback font")
+    edit_post(book)  # 90004 is taken as built; its font is declared all the same
+    again = run_cli("build", "--tex-only", cwd=book)
+    assert "3 chapters as last built" in again.stdout
+    assert (book / "build" / "demo" / "main.tex").read_text(encoding="utf-8") == main
 
 
 # ---------------------------------------------------------------- bookgen diff
@@ -207,3 +287,61 @@ def test_volumes_at_once_and_one_failing_stops_no_other(run_cli, book, tmp_path)
     assert result.code == 2, result.stderr
     assert "demo: wrote" in result.stdout and re.search(r"90005\.md:\d+: TeX error", result.stderr)
     assert (book / "build" / "demo.pdf").is_file() and not (book / "build" / "broken.pdf").exists()
+
+
+# ---------------------------------------------------------------- --watch
+
+
+def test_watch_builds_again_after_each_change_of_an_input_only(tmp_path):
+    inputs = tmp_path / "posts"
+    inputs.mkdir()
+    (inputs / "1.md").write_text("a", encoding="utf-8")
+    out = inputs / "build"  # a build folder inside a source folder is not an input
+    steps = iter([
+        lambda: (inputs / "1.md").write_text("ab", encoding="utf-8"),
+        lambda: None,
+        lambda: (out / "x.tex").write_text("t", encoding="utf-8"),
+        lambda: (inputs / "2.md").write_text("new", encoding="utf-8"),
+    ])  # fmt: skip
+    builds, said = [], []
+
+    def rebuild() -> int:
+        out.mkdir(exist_ok=True)
+        (out / "main.tex").write_text(str(len(builds)), encoding="utf-8")
+        builds.append(1)
+        return len(builds)
+
+    status = watch(lambda: [inputs], rebuild, out, said.append, sleep=lambda _s: next(steps)(), polls=4)
+    assert len(builds) == 3 and status == 3  # the first build, then 1.md, then 2.md
+    assert [line for line in said if "changed" in line] == [
+        f"{inputs / '1.md'} changed: building again", f"{inputs / '2.md'} changed: building again"]
+
+
+def test_the_time_between_polls_does_the_idle_work_a_piece_at_a_time():
+    done, slept = [], []
+    idle = Idle()
+    idle.add([lambda: done.append(1), lambda: done.append(2)])
+    idle(0.0, slept.append)  # a slice used up by the first piece: the change is still seen at the next poll
+    assert done == [1] and slept == [0.0]
+    idle(10.0, slept.append)
+    assert done == [1, 2] and 9.0 < slept[-1] <= 10.0  # the rest of the slice is slept
+    idle(0.5, slept.append)
+    assert 0.4 < slept[-1] <= 0.5  # nothing to do: the slice is slept
+
+
+def test_build_watch_rebuilds_the_edited_post_and_goes_on_after_bad_input(run_cli, book, monkeypatch):
+    def edits(_seconds, steps=iter([
+        lambda: edit_post(book),
+        lambda: (book / "series.yaml").write_text(MANIFEST + "  bad: [\n", encoding="utf-8"),
+        lambda: (book / "series.yaml").write_text(MANIFEST, encoding="utf-8"),
+    ])):  # fmt: skip
+        next(steps)()
+
+    command_module = sys.modules["bookgen.cli.build"]  # the module: bookgen.cli.build is also the command's name
+    monkeypatch.setattr(command_module, "watch_builds", functools.partial(watch, sleep=edits, polls=3))
+    result = run_cli("build", "--tex-only", "--watch", cwd=book)
+    assert result.code == 0, result.stderr
+    assert "watching" in result.stdout and result.stdout.count("changed: building again") == 3
+    assert "3 from the cache, 1 repaired" in result.stdout
+    assert "series.yaml:" in result.stderr and "invalid YAML" in result.stderr  # said, and watching went on
+    assert EDITED in (book / "build" / "demo" / "posts" / "90002.tex").read_text(encoding="utf-8")

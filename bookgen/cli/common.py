@@ -33,10 +33,7 @@ def user_errors(command):
         try:
             return command(*args, **kwargs)
         except UserError as exc:
-            click.echo(f"bookgen: {exc}" if exc.path is None else str(exc), err=True)
-            for detail in exc.details:
-                click.echo(detail, err=True)
-            sys.exit(exc.exit_code)
+            sys.exit(report_user_error(exc))
         except KeyboardInterrupt:
             click.echo("bookgen: interrupted", err=True)
             sys.exit(130)
@@ -48,6 +45,14 @@ def user_errors(command):
                 signal.signal(signal.SIGTERM, previous)
 
     return wrapper
+
+
+def report_user_error(exc: UserError) -> int:
+    """The error on stderr (``file:line: message`` and its details); its exit code."""
+    click.echo(f"bookgen: {exc}" if exc.path is None else str(exc), err=True)
+    for detail in exc.details:
+        click.echo(detail, err=True)
+    return exc.exit_code
 
 
 def _stop_on_sigterm():

@@ -56,20 +56,37 @@ def book_view(book: m.Book) -> BookView:
                     Tex(render_title(book.author)), book.paper)  # fmt: skip
 
 
+# A post file made before: the chapter it was made from, its text and its units (from the build cache).
+Made = tuple[m.Chapter, str, tuple[Span, ...]]
+
+
 def render_book(
-    book: m.Book, env: jinja2.Environment, language: Language, manifest_name: str, probes: frozenset[int] = frozenset()
+    book: m.Book,
+    env: jinja2.Environment,
+    language: Language,
+    manifest_name: str,
+    probes: frozenset[int] = frozenset(),
+    made: dict[str, Made] | None = None,
 ) -> Rendered:
-    """Every file of the volume; ``probes``: ids of the posts whose units announce themselves to TeX's terminal."""
+    """Every file of the volume; ``probes``: ids of the posts whose units announce themselves to TeX's terminal.
+
+    ``made``: post files rendered before (the caller vouches they were made with these templates and
+    language), used while the book holds the very chapter they were made from.
+    """
     files: dict[str, str] = {}
     spans: dict[str, tuple[Span, ...]] = {}
     chapter_template = env.get_template("chapter.tex.j2")
     for chapter in book.chapters:
+        path = post_file(chapter.post)
+        before = (made or {}).get(path)
+        if before is not None and before[0] is chapter and chapter.post.id not in probes:
+            files[path], spans[path] = before[1], before[2]
+            continue
         body, units = render_post(chapter.post, probes=chapter.post.id in probes)
         text = chapter_template.render(
             post=chapter.post, title=Tex(render_title(chapter.title)), full_title=Tex(render_title(chapter.full_title)),
             number=chapter.number, body=body, language=language,
         )  # fmt: skip
-        path = post_file(chapter.post)
         files[path], spans[path] = extract_units(break_long_lines(tidy(text)), units)
     main = env.get_template("book.tex.j2").render(
         book=book_view(book),

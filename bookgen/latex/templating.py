@@ -9,6 +9,7 @@ dropping one file.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -30,7 +31,19 @@ def tex_filter(value) -> str:
 
 
 def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
-    loaders = [jinja2.FileSystemLoader(str(d)) for d in search_dirs if d.is_dir()]
+    """The templates of these folders (those that exist), then ours.  A process that builds again
+    (``--watch``) compiles each template once, while the folders hold the same files."""
+    folders = tuple(d.absolute() for d in search_dirs if d.is_dir())
+    return _environment(folders, tuple(_listing(folder) for folder in folders))
+
+
+def _listing(folder: Path) -> tuple:
+    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()))
+
+
+@lru_cache(maxsize=16)
+def _environment(search_dirs: tuple[Path, ...], _listings: tuple) -> jinja2.Environment:
+    loaders = [jinja2.FileSystemLoader(str(d)) for d in search_dirs]
     loaders.append(jinja2.FileSystemLoader(str(builtin_template_dir())))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),

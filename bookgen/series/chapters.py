@@ -21,7 +21,15 @@ volume mixing series, keep LaTeX's count: two chapters 3 would make two
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from bookgen.escape import one_line
 from bookgen.series.titles import parse_title, short_title
+
+if TYPE_CHECKING:
+    from bookgen.manifest import Volume
+
+Heading = tuple[str, str, "int | None"]  # a chapter's title, the post's whole title under it (or ''), its number
 
 
 def chapter_title(post_title: str, override: str | None, mode: str) -> str:
@@ -29,6 +37,16 @@ def chapter_title(post_title: str, override: str | None, mode: str) -> str:
     if override:
         return override
     return short_title(post_title) if mode == "short" else post_title
+
+
+def chapter_headings(volume: "Volume", post_titles: list[str]) -> list[Heading]:
+    """Each chapter's heading, from its post's title: its own, short, or the manifest's; and its number."""
+    headings = []
+    for entry, title, number in zip(volume.chapters, post_titles, series_numbers(post_titles)):
+        heading = one_line(chapter_title(title, entry.title, volume.chapter_titles))
+        full = one_line(title) if heading != one_line(title) else ""  # printed under a heading that differs
+        headings.append((heading, full, number))
+    return headings
 
 
 def series_numbers(post_titles: list[str]) -> list[int | None]:

@@ -1,0 +1,117 @@
+"""``bookgen build --watch``: build again whenever an input changes, in the same process.
+
+A process that stays keeps what starting a build costs: the imports, the fonts'
+coverage, the compiled templates, the cache entries it has read or written, the
+formulas it has parsed.  So after an edit, a rebuild costs the edited post's
+repairs and TeX (bench/, part (e)).
+
+The inputs are polled (each file's size and time) rather than watched with
+inotify: nothing to install, the same on every system, and a volume's inputs are
+a few hundred files.  The build folder is never an input, even inside a source
+folder, so a build does not set off the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from pathlib import Path
+from typing import Callable, Iterable
+
+POLL_SECONDS = 0.5
+
+Snapshot = dict[str, tuple[int, int]]
+
+
+def snapshot(inputs: Iterable[Path], ignore: Path) -> Snapshot:
+    """Each input file (the files below an input folder, but those below ``ignore``) → (size, mtime)."""
+    ignored = ignore.absolute()
+    found: Snapshot = {}
+    for path in inputs:
+        for file in _files(path.absolute()):
+            if file == ignored or ignored in file.parents:
+                continue
+            try:
+                stat = file.stat()
+            except OSError:
+                continue  # gone while we looked: the next poll sees it gone
+            found[str(file)] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def _files(path: Path) -> Iterable[Path]:
+    if path.is_file():
+        return (path,)
+    if not path.is_dir():
+        return ()
+    return (Path(root) / name for root, _dirs, names in os.walk(path) for name in names)
+
+
+def changes(before: Snapshot, after: Snapshot) -> list[str]:
+    """The files added, removed or changed, sorted."""
+    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+
+
+class Idle:
+    """Work for the time between polls, done a piece at a time so a change is still seen within a poll.
+
+    The build adds what makes the next one faster: the watching process parses each post's formulas once
+    (the repairs of a post it built in a worker process are not in its own caches yet), so the first edit
+    of any post costs what the second costs.
+    """
+
+    def __init__(self):
+        self.todo: deque[Callable[[], object]] = deque()
+
+    def add(self, pieces: Iterable[Callable[[], object]]) -> None:
+        self.todo.extend(pieces)
+
+    def __call__(self, seconds: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Pieces while ``seconds`` last (at least one if there are any), then sleep what is left."""
+        end = time.perf_counter() + seconds
+        while self.todo:
+            self.todo.popleft()()
+            if time.perf_counter() >= end:
+                break
+        sleep(max(0.0, end - time.perf_counter()))
+
+
+def watch(
+    inputs: Callable[[], Iterable[Path]],
+    rebuild: Callable[[], int],
+    ignore: Path,
+    say: Callable[[str], None],
+    interval: float = POLL_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+    polls: int | None = None,
+    idle: Idle | None = None,
+) -> int:
+    """Build (``rebuild``, which returns an exit status), then again after each change of ``inputs()``,
+    until Ctrl-C (or ``polls`` polls: tests); the status of the last build.  Between polls, ``idle``'s work.
+
+    ``inputs`` is asked again after each build: series.yaml may name other posts now.
+    """
+    idle = idle or Idle()
+    before = snapshot(inputs(), ignore)
+    status = rebuild()
+    say(f"watching {len(before)} files for changes (Ctrl-C to stop)")
+    done = 0
+    try:
+        while polls is None or done < polls:
+            idle(interval, sleep)
+            done += 1
+            after = snapshot(inputs(), ignore)
+            changed = changes(before, after)
+            if not changed:
+                continue
+            more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+            say(f"{changed[0]}{more} changed: building again")
+            status = rebuild()
+            # What changed while it built is seen at the next poll; files that became inputs (series.yaml
+            # names another folder now) are taken as built, and those no longer inputs are let go.
+            now = snapshot(inputs(), ignore)
+            before = {name: after.get(name, stamp) for name, stamp in now.items()}
+    except KeyboardInterrupt:
+        say("stopped watching")
+    return status
