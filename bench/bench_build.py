@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How long bookgen takes, and where the time goes.  See bench/README.md.
 
-    python bench/bench_build.py [--corpus DIR] [--repeat N] [--no-pandoc] [--no-tex]
+    python bench/bench_build.py [--corpus DIR] [--repeat N] [--no-pandoc] [--no-tex] [--parts abcde]
 
 (a) .tex for every post of the corpus: bookgen (read + normalize + render, one
     synthetic volume of all posts) versus ``pandoc -f markdown -t latex`` on the
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from bookgen.errors import UserError  # noqa: E402
 from bookgen.manifest import ChapterEntry, Manifest, Volume, load_manifest  # noqa: E402
 from bookgen.compile import TEX_STATE, run_latexmk  # noqa: E402
 from bookgen.pipeline import BuildOptions, build_volume, prepare_volume, preview_chapter, write_volume  # noqa: E402
+from bookgen.repairs import warm_up  # noqa: E402
 from bookgen.sources import SourceIndex  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "md"
@@ -53,11 +55,15 @@ def corpus_dir(option: str | None) -> Path:
 
 
 def clear_caches() -> None:
-    """Parses are cached per process; clear them so every repeat is a cold run like a fresh `bookgen build`."""
+    """Parses, compiled templates and cache entries read are kept per process; forget them, so every run
+    is a run like a fresh `bookgen build` (which reads the cache folder from disk)."""
+    from bookgen.cache import REMEMBERED
+    from bookgen.latex import templating
     from bookgen.transforms import tex
 
-    for function in (tex.parse, tex.walked):
+    for function in (tex.parse, tex.walked, templating._environment):
         function.cache_clear()
+    REMEMBERED.forget()
 
 
 def heading(text: str) -> None:
@@ -250,11 +256,25 @@ def bench_fallback(folder: Path, repeat: int) -> None:
 # ---------------------------------------------------------------- (e)
 
 
-def cli_seconds(*args: str) -> float:
+def cli_run(*args: str) -> tuple[float, str]:
+    """(seconds, stdout) of ``bookgen build ARGS`` in a process of its own."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bookgen", "build", *args, "-q"], cwd=REPO, check=True,
-                   env={**os.environ, "BOOKGEN_SOURCES": ""}, capture_output=True)  # fmt: skip
-    return time.perf_counter() - start
+    done = subprocess.run([sys.executable, "-m", "bookgen", "build", *args], cwd=REPO, check=True,
+                          env={**os.environ, "BOOKGEN_SOURCES": ""}, capture_output=True, text=True)  # fmt: skip
+    return time.perf_counter() - start, done.stdout
+
+
+def cli_seconds(*args: str) -> float:
+    return cli_run(*args, "-q")[0]
+
+
+def edit(post: Path) -> None:
+    """One more sentence in the post's prose: what a revised post usually is."""
+    post.write_text(post.read_text(encoding="utf-8").replace("。", "。改。", 1), encoding="utf-8")
+
+
+def share(total: float, tex: float) -> str:
+    return f"{seconds(total)} of which TeX {seconds(tex)}: bookgen adds {(total - tex) / tex * 100:.1f}% of TeX's time"
 
 
 def bench_rebuilds(folder: Path) -> None:
@@ -268,21 +288,33 @@ def bench_rebuilds(folder: Path) -> None:
         sources.mkdir()
         for entry in volume.chapters:
             shutil.copy(index.find(entry.id), sources / index.find(entry.id).name)
+        edited = sources / index.find(volume.chapters[len(volume.chapters) // 2].id).name
         common = ("diffusion", "--sources", str(sources), "--out", str(out))
         cold = cli_seconds(*common)
         noop = cli_seconds(*common)
         print(f"cold build (bookgen build, a process):        {seconds(cold)}")
         print(f"again, nothing changed:                       {seconds(noop)}   ratio {noop / cold:.3f}")
-        edited = sources / index.find(volume.chapters[len(volume.chapters) // 2].id).name
-        edited.write_text(edited.read_text(encoding="utf-8").replace("。", "。改。", 1), encoding="utf-8")
-        options = BuildOptions(sources=(sources,), out_dir=out)
-        start = time.perf_counter()
-        prepared = prepare_volume(manifest, volume, options)
-        result = build_volume(prepared, options)
-        total = time.perf_counter() - start
-        tex = result.times.get("tex", 0.0)
-        print(f"one post edited: {result.work.repaired} repaired, {result.work.cached} from the cache; "
-              f"{seconds(total)} of which TeX {seconds(tex)}: bookgen adds {(total - tex) / tex * 100:.1f}% of TeX's time")  # fmt: skip
+        edit(edited)
+        total, stdout = cli_run(*common, "-v")
+        tex = float(re.search(r"\btex ([0-9.]+) s", stdout).group(1))
+        print(f"one post edited, bookgen build (a process):   {share(total, tex)}")
+        print("    (the process's own start: Python, imports, fonts' coverage, templates compiled)")
+        # --watch: one process builds, then builds again after each edit (its first build in this process too).
+        options = BuildOptions(sources=(sources,), out_dir=Path(tmp) / "watched")
+        clear_caches()  # a process of its own would start with nothing
+        first = prepare_volume(manifest, volume, options)
+        build_volume(first, options)
+        other = sources / index.find(volume.chapters[len(volume.chapters) // 3].id).name
+        for when, post in (("right after its first build", edited), ("once it has parsed the posts", other)):
+            if post is other:  # what the watching process does while it waits (bookgen.watch.Idle)
+                for piece in warm_up(first.posts, first.settings):
+                    piece()
+            edit(post)
+            start = time.perf_counter()
+            result = build_volume(prepare_volume(manifest, volume, options), options)
+            total = time.perf_counter() - start
+            print(f"one post edited, --watch, {when}: {share(total, result.times.get('tex', 0.0))}; "
+                  f"{result.work.repaired} repaired, {result.work.as_built} chapters as last built")  # fmt: skip
         chapter = volume.chapters[len(volume.chapters) // 2].id
         start = time.perf_counter()
         preview_chapter(prepare_volume(manifest, volume, options), options, chapter)
@@ -301,11 +333,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="run each part N times and keep the best (default 1)")
     parser.add_argument("--no-pandoc", action="store_true", help="skip the pandoc comparison")
     parser.add_argument("--no-tex", action="store_true", help="skip the demo build with xelatex")
+    parser.add_argument("--parts", default="abcde", help="which parts to run (default abcde; c comes with a)")
     args = parser.parse_args()
     repeat = max(1, args.repeat)
     print(f"bookgen benchmark — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     folder = corpus_dir(args.corpus)
-    if folder.is_dir() and any(folder.glob("*.md")):
+    if "a" not in args.parts:
+        pass
+    elif folder.is_dir() and any(folder.glob("*.md")):
         try:
             bench_corpus(folder, repeat, not args.no_pandoc)
         except UserError as exc:
@@ -318,12 +353,15 @@ def main() -> int:
         print("skipped (--no-tex)")
     else:
         try:
-            bench_demo(repeat)
+            if "b" in args.parts:
+                bench_demo(repeat)
         except UserError as exc:
             print(f"stopped: the demo build failed: {exc}")
         try:
-            bench_fallback(folder, repeat)
-            bench_rebuilds(folder)
+            if "d" in args.parts:
+                bench_fallback(folder, repeat)
+            if "e" in args.parts:
+                bench_rebuilds(folder)
         except UserError as exc:
             print(f"stopped: the diffusion build failed: {exc}")
     return 0
