@@ -14,8 +14,10 @@ folder, so a build does not set off the next one.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -70,14 +72,40 @@ class Idle:
     def __call__(self, seconds: float, sleep: Callable[[float], None] = time.sleep) -> None:
         """Pieces while ``seconds`` last (at least one if there are any), then sleep what is left."""
         end = time.perf_counter() + seconds
-        while self.todo:
-            try:
-                self.todo.popleft()()
-            except Exception:  # noqa: BLE001 — a piece only makes the next build faster (its post may be gone
-                pass  # by now): what is wrong, the next build says
-            if time.perf_counter() >= end:
-                break
+        while self._one() and time.perf_counter() < end:
+            pass
         sleep(max(0.0, end - time.perf_counter()))
+
+    @contextmanager
+    def meanwhile(self):
+        """The pieces worked on in a thread while the caller waits for something else (TeX, which leaves
+        a core free); the thread is stopped before this returns, since the next build may fork worker
+        processes, which a running thread makes unsafe."""
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set() and self._one():
+                pass
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def _one(self) -> bool:
+        """One piece done (False: none left)."""
+        try:
+            piece = self.todo.popleft()
+        except IndexError:
+            return False
+        try:
+            piece()
+        except Exception:  # noqa: BLE001 — a piece only makes the next build faster (its post may be gone
+            pass  # by now): what is wrong, the next build says
+        return True
 
 
 def watch(

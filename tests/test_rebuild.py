@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -327,6 +328,20 @@ def test_the_time_between_polls_does_the_idle_work_a_piece_at_a_time():
     assert done == [1, 2] and 9.0 < slept[-1] <= 10.0  # the rest of the slice is slept
     idle(0.5, slept.append)
     assert 0.4 < slept[-1] <= 0.5  # nothing to do: the slice is slept
+
+
+def test_idle_work_goes_on_in_a_thread_while_tex_runs_and_stops_with_it():
+    done = []
+    idle = Idle()
+    idle.add([lambda n=n: (time.sleep(0.01), done.append(n)) for n in range(1000)])
+    with idle.meanwhile():
+        deadline = time.monotonic() + 10
+        while not done and time.monotonic() < deadline:
+            time.sleep(0.01)
+    stopped_at = len(done)
+    time.sleep(0.1)
+    assert 0 < stopped_at == len(done) < 1000  # worked on meanwhile; nothing after: the next build may fork
+    assert len(idle.todo) == 1000 - stopped_at  # the rest is left for the time between polls
 
 
 def test_build_watch_rebuilds_the_edited_post_and_goes_on_after_bad_input(run_cli, book, monkeypatch):

@@ -127,14 +127,15 @@ def build(volumes, out_dir, template_dirs, traditional, skip_passes, sources, in
         for volume in chosen:
             start = time.perf_counter()
             prepared.append((prepare_with_progress(manifest, volume, options, quiet), start))
-        if watch:  # while it waits for a change, the watching process parses the posts it did not
+        if watch:  # the watching process parses the posts it did not (their workers did): see Idle
             for volume_prepared, _start in prepared:
                 fresh = [post for post in volume_prepared.posts if post not in warmed]
                 warmed.update(fresh)
                 idle.add(warm_up(fresh, volume_prepared.settings))
-        if chapter_id is not None:
-            return preview(prepared[0][0], options, chapter_id, say)
-        return max(build_all(prepared, options, say, verbose), default=0)
+        with idle.meanwhile():  # --watch: while TeX runs, the process parses the posts it did not
+            if chapter_id is not None:
+                return preview(prepared[0][0], options, chapter_id, say)
+            return max(build_all(prepared, options, say, verbose), default=0)
 
     if not watch:
         sys.exit(build_once())
@@ -229,7 +230,7 @@ def summarize(result, prepared, seconds: float, say, verbose: bool) -> None:
         for diagnostic in result.reporter.in_order():
             click.echo(str(diagnostic))
         click.echo(pass_times(key, prepared.pass_times))
-        click.echo(stage_times(key, result.times))
+        click.echo(stage_times(key, result.times, seconds))
     repairs = ", ".join(result.reporter.summary_lines()) or "none"
     work = result.work
     as_built = f", {work.as_built} chapters as last built" if work.as_built else ""
@@ -259,9 +260,11 @@ def pass_times(key: str, times: dict[str, float]) -> str:
     return f"{key}: passes: {shown} (total {sum(times.values()):.2f} s)"
 
 
-def stage_times(key: str, times: dict[str, float]) -> str:
-    """``diffusion: stages: read+repair 0.03 s, normalize 0.00 s, render 0.01 s, write 0.00 s, tex 3.30 s``."""
-    return f"{key}: stages: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in times.items())
+def stage_times(key: str, times: dict[str, float], total: float) -> str:
+    """``diffusion: stages: read+repair 0.03 s, normalize 0.00 s, render 0.01 s, write 0.00 s, tex 3.30 s
+    (total 3.37 s)``: where the volume's time went, from preparing it to its PDF."""
+    shown = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in times.items())
+    return f"{key}: stages: {shown} (total {total:.2f} s)"
 
 
 def log_problems(log) -> list[str]:
