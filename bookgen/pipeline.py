@@ -200,7 +200,6 @@ def _prepare_volume(manifest: Manifest, volume: Volume, options: BuildOptions, p
     volume_dir = options.out_dir / volume.key
     cache = PostCache(volume_dir, enabled=options.cache, writable=not options.read_only)
     chapter_cache = ChapterCache(volume_dir, enabled=options.cache, writable=not options.read_only)
-    settings = Settings(preamble, options.skip_passes)
     passes = volume_passes(options.skip_passes)
     context = Context(
         reporter=Reporter(),  # the volume's passes' findings: kept with each chapter, then merged
@@ -210,6 +209,7 @@ def _prepare_volume(manifest: Manifest, volume: Volume, options: BuildOptions, p
         glyphs=chooser_for_preamble(preamble),
         volume_source=(manifest.path, volume.line),
     )
+    settings = Settings(preamble, options.skip_passes, context.glyphs.fingerprint)
     with stopwatch.time("read+repair"):
         gathered = gather(volume, posts, settings, context, passes, template_dirs, (cache, chapter_cache), options.jobs, progress)
     reporter.merge(gathered.diagnostics())

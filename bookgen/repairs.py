@@ -28,16 +28,18 @@ from bookgen.transforms import Context, Pass, post_repairs
 
 @dataclass(frozen=True)
 class Settings:
-    """What decides a post's repairs besides the post: the preamble (its fonts) and the passes left out."""
+    """What decides a post's repairs besides the post: the preamble (its fonts), the passes left out, and
+    the font files the glyph checks read (``fonts.fonts_fingerprint``)."""
 
     preamble: str
     skip: frozenset[str] = frozenset()
+    fonts: str = ""
 
     def passes(self) -> tuple[Pass, ...]:
         return post_repairs(self.skip)
 
     def digest(self) -> str:
-        return text_digest(self.preamble + "\0" + ",".join(sorted(self.skip)))
+        return text_digest(self.preamble + "\0" + ",".join(sorted(self.skip)) + "\0" + self.fonts)
 
 
 @dataclass

@@ -27,13 +27,11 @@ Snapshot = dict[str, tuple[int, int]]
 
 
 def snapshot(inputs: Iterable[Path], ignore: Path) -> Snapshot:
-    """Each input file (the files below an input folder, but those below ``ignore``) → (size, mtime)."""
-    ignored = ignore.absolute()
+    """Each input file (the files below an input folder, but none below ``ignore``) → (size, mtime)."""
+    ignored = ignore.resolve()
     found: Snapshot = {}
     for path in inputs:
-        for file in _files(path.absolute()):
-            if file == ignored or ignored in file.parents:
-                continue
+        for file in _files(path.absolute(), ignored):
             try:
                 stat = file.stat()
             except OSError:
@@ -42,12 +40,28 @@ def snapshot(inputs: Iterable[Path], ignore: Path) -> Snapshot:
     return found
 
 
-def _files(path: Path) -> Iterable[Path]:
+def _files(path: Path, ignored: Path) -> Iterable[Path]:
+    """The files of an input; the build folder is left out however it is spelled (``..``, a symlink)."""
     if path.is_file():
-        return (path,)
+        return () if _below(path.resolve(), ignored) else (path,)
     if not path.is_dir():
         return ()
-    return (Path(root) / name for root, _dirs, names in os.walk(path) for name in names)
+    files: list[Path] = []
+    for root, dirs, names in os.walk(path):
+        if _below(Path(root).resolve(), ignored):
+            dirs[:] = []
+            continue
+        files += (Path(root) / name for name in names)
+    return files
+
+
+def _below(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _under_any(name: str, inputs: list[Path]) -> bool:
+    path = Path(name)
+    return any(_below(path, root.absolute()) for root in inputs)
 
 
 def changes(before: Snapshot, after: Snapshot) -> list[str]:
@@ -124,25 +138,39 @@ def watch(
     ``inputs`` is asked again after each build: series.yaml may name other posts now.
     """
     idle = idle or Idle()
-    before = snapshot(inputs(), ignore)
+    watched = list(inputs())
+    before = snapshot(watched, ignore)
     status = rebuild()
     say(f"watching {len(before)} files for changes (Ctrl-C to stop)")
     done = 0
+    building = False
     try:
         while polls is None or done < polls:
             idle(interval, sleep)
             done += 1
-            after = snapshot(inputs(), ignore)
+            after = snapshot(watched, ignore)
             changed = changes(before, after)
             if not changed:
                 continue
             more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
             say(f"{changed[0]}{more} changed: building again")
+            building = True
             status = rebuild()
-            # What changed while it built is seen at the next poll; files that became inputs (series.yaml
-            # names another folder now) are taken as built, and those no longer inputs are let go.
-            now = snapshot(inputs(), ignore)
-            before = {name: after.get(name, stamp) for name, stamp in now.items()}
+            building = False
+            before, watched = rebaseline(after, watched, list(inputs()), ignore)
     except KeyboardInterrupt:
         say("stopped watching")
+        return INTERRUPTED if building else status
     return status
+
+
+INTERRUPTED = 130  # the exit status of a build stopped by Ctrl-C
+
+
+def rebaseline(after: Snapshot, watched: list[Path], inputs: list[Path], ignore: Path) -> tuple[Snapshot, list[Path]]:
+    """What the next poll compares with, after a build that started from ``after``: what changed while it
+    built (added, removed, edited) is still a change; the files of inputs new since (series.yaml names
+    another folder now) are taken as built, and those of inputs no longer watched are let go."""
+    kept = {name: stamp for name, stamp in after.items() if _under_any(name, inputs)}
+    fresh = snapshot([path for path in inputs if path not in watched], ignore)
+    return {**fresh, **kept}, inputs

@@ -220,3 +220,20 @@ def test_emulated_classes_are_xetex_own(tmp_path, tex_available):
         name = numbers.get(number, f"#{number}")
         for code in {start, following[0] - 1, (start + following[0] - 1) // 2}:
             assert ours.of(chr(code)) == name, f"U+{code:04X}: XeTeX says {name}, bookgen {ours.of(chr(code))}"
+
+
+def test_the_fingerprint_of_the_fonts_changes_with_a_font_file(tmp_path, monkeypatch):
+    """A font updated, installed or removed changes the fingerprint, which keys the build cache."""
+    face = tmp_path / "Serif.otf"
+    face.write_bytes(b"font")
+    installed = {"Serif": (fonts.Face(str(face), 0),)}
+    monkeypatch.setattr(fonts, "family_faces", lambda name: installed.get(name, ()))
+    monkeypatch.setattr(fonts, "xecjk_sty", lambda: "sty")
+    setup = FontSetup.from_preamble("\\setmainfont{Serif}")
+    first = fonts.fonts_fingerprint(setup)
+    assert fonts.fonts_fingerprint(setup) == first
+    face.write_bytes(b"font, version 2")
+    assert fonts.fonts_fingerprint(setup) != first
+    updated = fonts.fonts_fingerprint(setup)
+    installed["Symbola"] = (fonts.Face(str(tmp_path / "Symbola.ttf"), 0),)  # a fallback of the chain installed
+    assert fonts.fonts_fingerprint(setup) not in (first, updated)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bookgen import fonts
 from bookgen import model as m
 from bookgen.cache import PostCache, decode, encode
 from bookgen.resources import builtin_template_dir
@@ -163,6 +164,16 @@ def test_a_finished_chapter_is_made_again_when_its_volume_changes(run_cli, book,
                for out in (book / "build", tmp_path / "fresh")]  # fmt: skip
     assert outputs[0] == outputs[1]
     assert snapshot(book / "build")[changed_file] != before[changed_file]
+
+
+def test_other_fonts_installed_make_every_chapter_again(run_cli, book, monkeypatch):
+    """The glyph checks read the installed fonts: entries made with others are not used."""
+    assert run_cli("build", "--tex-only", cwd=book).code == 0
+    fonts.forget_installed_fonts()
+    monkeypatch.setattr(fonts, "fonts_fingerprint", lambda setup: "other fonts")
+    again = run_cli("build", "--tex-only", cwd=book)
+    fonts.forget_installed_fonts()
+    assert again.code == 0 and "from the cache" not in again.stdout
 
 
 def test_traditional_chinese_does_not_take_simplified_chapters(run_cli, book, tmp_path):
@@ -316,6 +327,44 @@ def test_watch_builds_again_after_each_change_of_an_input_only(tmp_path):
     assert len(builds) == 3 and status == 3  # the first build, then 1.md, then 2.md
     assert [line for line in said if "changed" in line] == [
         f"{inputs / '1.md'} changed: building again", f"{inputs / '2.md'} changed: building again"]
+
+
+def test_watch_sees_what_changes_while_it_builds_and_never_its_own_output(tmp_path):
+    inputs = tmp_path / "posts"
+    inputs.mkdir()
+    (inputs / "a.md").write_text("a", encoding="utf-8")
+    (inputs / "b.md").write_text("b", encoding="utf-8")
+    out = tmp_path / "elsewhere" / ".." / "posts" / "build"  # the build folder, spelled another way, in the inputs
+    seen = []
+
+    def rebuild() -> int:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "main.tex").write_text(str(len(seen)), encoding="utf-8")
+        seen.append(sorted(p.name for p in inputs.glob("*.md")))
+        if len(seen) == 2:  # saved while it builds: one gone, one new
+            (inputs / "b.md").unlink()
+            (inputs / "c.md").write_text("c", encoding="utf-8")
+        return 0
+
+    steps = iter([lambda: (inputs / "a.md").write_text("a2", encoding="utf-8")] + [lambda: None] * 4)
+    watch(lambda: [inputs], rebuild, out, lambda line: None, sleep=lambda _s: next(steps)(), polls=5)
+    assert seen == [["a.md", "b.md"], ["a.md", "b.md"], ["a.md", "c.md"]]
+
+
+def test_ctrl_c_while_it_builds_ends_watching_as_interrupted(tmp_path):
+    (tmp_path / "a.md").write_text("a", encoding="utf-8")
+    builds = []
+
+    def rebuild() -> int:
+        builds.append(1)
+        if len(builds) == 2:
+            raise KeyboardInterrupt
+        return 0
+
+    edit = lambda _s: (tmp_path / "a.md").write_text(f"a{len(builds)}", encoding="utf-8")  # noqa: E731
+    assert watch(lambda: [tmp_path], rebuild, tmp_path / "build", lambda line: None, sleep=edit, polls=3) == 130
+    assert watch(lambda: [tmp_path], lambda: 0, tmp_path / "build", lambda line: None,
+                 sleep=lambda _s: (_ for _ in ()).throw(KeyboardInterrupt), polls=3) == 0  # fmt: skip
 
 
 def test_the_time_between_polls_does_the_idle_work_a_piece_at_a_time():

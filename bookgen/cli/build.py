@@ -25,6 +25,7 @@ from bookgen.review import stat_line, volume_changes
 from bookgen.series.catalog import catalog_from
 from bookgen.series.resolve import report_problems, resolve_volume
 from bookgen.sources import SourceIndex
+from bookgen.fonts import fontconfig_stamp, forget_installed_fonts
 from bookgen.repairs import warm_up
 from bookgen.watch import Idle, watch as watch_builds
 from bookgen.cli.common import (
@@ -110,9 +111,14 @@ def build(volumes, out_dir, template_dirs, traditional, skip_passes, sources, in
                                  strict=strict, tex_timeout=tex_timeout, jobs=jobs, cache=not no_cache)  # fmt: skip
     say = (lambda *a, **k: None) if quiet else click.echo
     runs = []
-    idle, warmed = Idle(), set()
+    idle, warmed, fonts_seen = Idle(), set(), []
 
     def build_once() -> int:
+        if watch:  # fonts installed or removed since the last build: fontconfig is asked again
+            stamp = fontconfig_stamp()
+            if fonts_seen and stamp != fonts_seen[-1]:
+                forget_installed_fonts()
+            fonts_seen[:] = [stamp]
         manifest = with_series_resolved(load_manifest(manifest_path), volumes, options, index_file, strict)
         chosen = selected_volumes(manifest, volumes)
         if chapter_id is not None:
@@ -146,24 +152,25 @@ def build(volumes, out_dir, template_dirs, traditional, skip_passes, sources, in
         except UserError as exc:
             return report_user_error(exc)
 
-    inputs = WatchedInputs(manifest_path, volumes, options)
+    inputs = WatchedInputs(manifest_path, volumes, options, index_file)
     sys.exit(watch_builds(inputs, build_and_go_on, out_dir, say, idle=idle))
 
 
 class WatchedInputs:
-    """What a build of these volumes reads: series.yaml, the source, image and template folders, the
-    phrases; asked again after each build (series.yaml may name others now), the last answer kept while
-    series.yaml cannot be read."""
+    """What a build of these volumes reads: series.yaml (and --index), the source, image and template
+    folders, the phrases; asked again after each build (series.yaml may name others now), the last answer
+    kept while series.yaml cannot be read."""
 
-    def __init__(self, manifest_path: Path, volumes: tuple[str, ...], options: BuildOptions):
+    def __init__(self, manifest_path: Path, volumes: tuple[str, ...], options: BuildOptions, index_file: Path | None):
         self.manifest_path, self.volumes, self.options = manifest_path, volumes, options
-        self.last: list[Path] = [manifest_path]
+        self.first = [manifest_path] + ([index_file] if index_file else [])  # --index: where series find posts
+        self.last: list[Path] = self.first
 
     def __call__(self) -> list[Path]:
         try:
             manifest = load_manifest(self.manifest_path)
             chosen = selected_volumes(manifest, self.volumes)
-            found = [self.manifest_path, *self.options.template_dirs, self.manifest_path.parent / "templates"]
+            found = [*self.first, *self.options.template_dirs, self.manifest_path.parent / "templates"]
             for volume in chosen:
                 found += [*source_folders(manifest, volume, self.options), *volume.images, *manifest.images]
                 found += [volume.phrases] if volume.phrases else []

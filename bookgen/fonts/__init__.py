@@ -29,13 +29,16 @@ Noto Serif CJK; ``𠀀`` (CJK Extension B, Noto CJK lacks it) → HanaMinA;
 
 from __future__ import annotations
 
+import hashlib
+import os
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
 from bookgen.fonts.coverage import (
-    Coverage, CoverageCache, Face, advance, cache_file, family_coverage, family_faces, installed_faces, read_cmap,
+    Coverage, CoverageCache, Face, advance, cache_file, family_coverage, family_faces, fontconfig_stamp,
+    installed_faces, read_cmap,
 )  # fmt: skip
 from bookgen.fonts.preamble import (
     FontSetup, XeCJKClasses, parse_ranges, preamble_declarations, xecjk_declarations, xecjk_sty,
@@ -43,9 +46,9 @@ from bookgen.fonts.preamble import (
 
 __all__ = [
     "AS_IS", "LATIN", "FALLBACK_CHAIN", "MONO_CHAIN", "Fallback", "GlyphChooser", "chooser_for",
-    "chooser_for_preamble", "missing_fallbacks", "split_clusters", "tex_key", "width_scale",
+    "chooser_for_preamble", "fonts_fingerprint", "forget_installed_fonts", "missing_fallbacks", "split_clusters", "tex_key", "width_scale",
     "Coverage", "CoverageCache", "Face", "advance", "cache_file", "family_coverage", "family_faces",
-    "installed_faces", "read_cmap", "FontSetup", "XeCJKClasses", "parse_ranges", "preamble_declarations",
+    "fontconfig_stamp", "installed_faces", "read_cmap", "FontSetup", "XeCJKClasses", "parse_ranges", "preamble_declarations",
     "xecjk_declarations", "xecjk_sty",
 ]  # fmt: skip
 
@@ -113,6 +116,7 @@ class GlyphChooser:
     coverage: Callable[[str], "Coverage | None"]
     chains: dict[str, tuple[Fallback, ...]] = field(default_factory=lambda: {"text": FALLBACK_CHAIN, "mono": MONO_CHAIN})
     problem: str = ""  # why glyphs cannot be checked (no fontconfig, a main font not installed); '' when they can
+    fingerprint: str = ""  # of the font files and xeCJK.sty its answers rest on (``fonts_fingerprint``)
     _fonts: dict = field(default_factory=dict, repr=False)
     _char_ok: dict = field(default_factory=dict, repr=False)
     _clusters: dict = field(default_factory=dict, repr=False)
@@ -213,7 +217,32 @@ def chooser_for(setup: FontSetup) -> GlyphChooser:
         missing = [n for n in names if not family_faces(n)]
         if missing:
             problem = f"font {missing[0]!r} of the preamble is not installed"
-    return GlyphChooser(setup, classes, family_coverage, problem=problem)
+    return GlyphChooser(setup, classes, family_coverage, problem=problem, fingerprint=fonts_fingerprint(setup))
+
+
+def fonts_fingerprint(setup: FontSetup) -> str:
+    """What a chooser's answers rest on besides the text: every face of the preamble's fonts and of the
+    fallback chains (file, number, size, time) and xeCJK.sty.  A font installed, removed or updated
+    changes it, so the build cache (``bookgen.cache``) does not keep choices made with other fonts."""
+    digest = hashlib.sha256(xecjk_sty().encode("utf-8", "surrogateescape"))
+    names = [n for _, group in setup.latin + setup.cjk for n in group] + [f.family for f in MONO_CHAIN]
+    for name in dict.fromkeys(names):
+        digest.update(b"\0" + name.encode("utf-8", "surrogateescape"))
+        for face in family_faces(name):
+            try:
+                stat = os.stat(face.path)
+                stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+            except OSError:
+                stamp = "gone"
+            digest.update(f"\0{face.path}#{face.index}#{stamp}".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def forget_installed_fonts() -> None:
+    """Ask fontconfig and kpsewhich again next time (a process that builds again: fonts may have changed)."""
+    installed_faces.cache_clear()
+    xecjk_sty.cache_clear()
+    _chooser.cache_clear()
 
 
 def width_scale(setup: FontSetup, family: str) -> float | None:

@@ -55,6 +55,22 @@ def installed_faces() -> dict[str, tuple[Face, ...]]:
     return {key: tuple(sorted(faces, key=lambda f: (f.path, f.index))) for key, faces in names.items()}
 
 
+def fontconfig_stamp() -> tuple:
+    """fontconfig's cache files (path, size, time), system and user: installing or removing fonts changes them
+    (a font package runs fc-cache), so a process that builds again knows to ask ``fc-list`` again."""
+    user = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    found = []
+    for folder in ("/var/cache/fontconfig", os.path.join(user, "fontconfig")):
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    stat = entry.stat()
+                    found.append((entry.path, stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            continue
+    return tuple(sorted(found))
+
+
 def family_faces(name: str) -> tuple[Face, ...]:
     """The faces XeTeX may load for a font name: a family's faces, or the one with that full name."""
     return installed_faces().get(_name_key(name), ())

@@ -38,7 +38,14 @@ def template_environment(search_dirs: tuple[Path, ...]) -> jinja2.Environment:
 
 
 def _listing(folder: Path) -> tuple:
-    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()))
+    found = []
+    for path in folder.rglob("*"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # an editor's temporary file, gone already
+        found.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(sorted(found))
 
 
 @lru_cache(maxsize=16)
