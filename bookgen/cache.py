@@ -26,6 +26,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import types
 import typing
 from functools import lru_cache
 from pathlib import Path
@@ -67,15 +68,47 @@ def encode(value):
 
 
 def decode(data):
-    """``encode``'s data back to the model (an unknown type name is an error: the entry is not used)."""
+    """``encode``'s data back to the model.  A type name that is not the model's, or a field whose value
+    is not of its type (an entry edited by hand, or another bookgen's), is an error: the entry is not used."""
     if isinstance(data, list):
         return tuple([decode(item) for item in data])
     if isinstance(data, dict):
         ((name, values),) = data.items()
         if name == PATH:
-            return Path(values)
-        return _TYPES[name](*[decode(value) for value in values])
+            return Path(str(values))
+        cls = _TYPES[name]
+        fields = [decode(value) for value in values]
+        if len(fields) != len(_CHECKS[cls]) or not all(check(v) for check, v in zip(_CHECKS[cls], fields)):
+            raise TypeError(f"a {name} that is not the model's")
+        return cls(*fields)
     return data
+
+
+def _check(hint) -> typing.Callable[[object], bool]:
+    """Whether a value has the type a field is annotated with (each node's own fields were checked when it
+    was made, so a node inside is only asked its class)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _check(args[0])
+            return lambda value: isinstance(value, tuple) and all(item(x) for x in value)
+        items = [_check(arg) for arg in args]
+        return lambda value: isinstance(value, tuple) and len(value) == len(items) and all(
+            check(x) for check, x in zip(items, value)
+        )
+    if origin in (typing.Union, types.UnionType):
+        if all(isinstance(arg, type) for arg in args):  # Inline, Block, `str | None`: one isinstance
+            return lambda value: isinstance(value, args)
+        options = [_check(arg) for arg in args]
+        return lambda value: any(option(value) for option in options)
+    if hint is int:
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
+    return lambda value: isinstance(value, hint)
+
+
+_CHECKS: dict[type, tuple] = {
+    cls: tuple(_check(hint) for hint in typing.get_type_hints(cls, vars(m)).values()) for cls in _TYPES.values()
+}
 
 
 # ---------------------------------------------------------------- keys
@@ -118,6 +151,13 @@ class Repaired:
     post: m.Post
     diagnostics: tuple[Diagnostic, ...]
     times: dict[str, float]
+
+
+def _diagnostic(item) -> Diagnostic:
+    path, line, pass_name, message, severity = item
+    if not (isinstance(line, int) and all(isinstance(text, str) for text in (path, pass_name, message, severity))):
+        raise TypeError("a diagnostic that is not bookgen's")
+    return Diagnostic(path, line, pass_name, message, severity)
 
 
 class Remembered:
@@ -193,7 +233,7 @@ class PostCache(EntryCache):
 
     def from_data(self, data: dict) -> Repaired | None:
         post = decode(data["post"])
-        diagnostics = tuple(Diagnostic(*item) for item in data["diagnostics"])
+        diagnostics = tuple(_diagnostic(item) for item in data["diagnostics"])
         return Repaired(post, diagnostics, {}) if isinstance(post, m.Post) else None
 
     def to_data(self, repaired: Repaired) -> dict:
@@ -230,7 +270,7 @@ class ChapterCache(EntryCache):
             chapter=chapter,
             title=str(data["title"]),
             anchors=frozenset(str(a) for a in data["anchors"]),
-            diagnostics=tuple(Diagnostic(*item) for item in data["diagnostics"]),
+            diagnostics=tuple(_diagnostic(item) for item in data["diagnostics"]),
             text=str(data["text"]),
             spans=tuple(Span(Unit(int(n), str(kind), int(line), bool(inline)), int(start), int(end))
                         for n, kind, line, inline, start, end in data["spans"]),  # fmt: skip

@@ -19,7 +19,7 @@ import pytest
 
 from bookgen import fonts
 from bookgen import model as m
-from bookgen.cache import PostCache, decode, encode
+from bookgen.cache import REMEMBERED, PostCache, decode, encode
 from bookgen.resources import builtin_template_dir
 from bookgen.watch import Idle, watch
 from fixtures import REPO_DIR, snapshot, tex_missing
@@ -75,6 +75,26 @@ def test_a_cache_entry_that_does_not_fit_is_not_used(tmp_path):
     (cache.folder / "7.json").write_text("not json")
     assert cache.load(7, "k") is None
     assert cache.load(8, "k") is None
+
+
+def test_a_cache_entry_edited_by_hand_is_not_used(run_cli, book):
+    """A wrong type deep in the model, or in a diagnostic: the chapter is made again, no traceback."""
+    assert run_cli("build", "--tex-only", cwd=book).code == 0
+    before = tex_files(book / "build")
+    cache = book / "build" / "demo" / ".cache"
+    for name in ("90002.json", "90002.chapter.json"):
+        data = json.loads((cache / name).read_text(encoding="utf-8"))
+        text = json.dumps(data).replace('{"Text": [', '{"Text": [[', 1).replace('"]}', '"]]}', 1)
+        (cache / name).write_text(text, encoding="utf-8")  # a Text whose text is a list
+    (cache / "90003.chapter.json").write_text(
+        (cache / "90003.chapter.json").read_text(encoding="utf-8").replace('"diagnostics": [[', '"diagnostics": [[[], '),
+        encoding="utf-8",
+    )  # a diagnostic with a path that is a list
+    REMEMBERED.forget()  # as a new process finds them
+    again = run_cli("build", "--tex-only", cwd=book)
+    assert again.code == 0, again.stderr
+    assert "1 repaired" in again.stdout and "2 chapters as last built" in again.stdout
+    assert tex_files(book / "build") == before
 
 
 def test_a_rebuild_reads_unchanged_posts_from_the_cache(run_cli, book):
