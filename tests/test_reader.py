@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from bookgen import model as m
+from bookgen.readers.markdown import read_markdown
 from bookgen.sources import archive_id_of
 from fixtures import CASES_DIR, dump_post, read_cases, read_post_file, split_posts
 
@@ -67,3 +68,13 @@ def test_reader_leaves_no_private_helpers_in_the_model():
     dumps = {case_id: dump_post(read_post_file(name, text)) for case_id, name, text in reader_cases()}
     leaked = [case_id for case_id, dump in dumps.items() if "?" in re.sub(r"'[^']*'", "", dump)]
     assert not leaked
+
+
+def test_an_inline_footnote_is_read_with_its_text():
+    """``^[…]`` (found by the reader's property test: its text has no source lines, and no label)."""
+    post = read_markdown("正文^[脚注 $x$]。另一处[^0]\n\n[^0]: 有名字的\n", Path("p.md"), 1)
+    refs = [node.label for node in post.blocks[0].children if isinstance(node, m.FootnoteRef)]
+    notes = dict(post.footnotes)
+    assert refs == ["^0", "0"] and set(notes) == {"^0", "0"}
+    assert notes["^0"][0].children[1] == m.Math("x", False, 1)
+    assert read_markdown("^[]", Path("p.md"), 1).footnotes == (("^0", ()),)

@@ -37,6 +37,12 @@ def markdown_parser() -> MarkdownIt:
     return md
 
 
+def footnote_label(meta: dict) -> str:
+    """A footnote's label as written (``[^a]``), or its number for an inline one (``^[…]`` has none)."""
+    label = meta.get("label")
+    return str(label) if label is not None else f"^{meta.get('id')}"
+
+
 def iso_date(value: str) -> str:
     """``2024-09-15`` (also from ``2024-09-15 10:00``); anything else is no date."""
     match = re.match(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\b", value)
@@ -85,7 +91,7 @@ class _Converter:
                 self.pos += 1
                 continue
             if token.type == "footnote_open":
-                label = token.meta.get("label", str(token.meta.get("id")))
+                label = footnote_label(token.meta)
                 self.pos += 1
                 content = self.blocks_until("footnote_close")
                 footnotes.append((label, tuple(_drop_footnote_anchor(_shaped(content)))))
@@ -94,6 +100,10 @@ class _Converter:
 
     def line(self, token: Token) -> int:
         return (token.map[0] if token.map else 0) + self.offset
+
+    def end_line(self, token: Token) -> int:
+        # An inline footnote's text (^[…]) is made by the plugin, without source lines.
+        return token.map[1] + self.offset if token.map else self.line(token)
 
     def blocks_until(self, closing: str | None) -> list:
         out: list = []  # model blocks and Drafts
@@ -124,11 +134,11 @@ class _Converter:
     def on_paragraph_open(self, token: Token) -> Draft:
         inline = self.tokens[self.pos + 1]
         self.pos += 2
-        return Draft(self.inlines(inline, self.line(token)), self.line(token), token.map[1] + self.offset)
+        return Draft(self.inlines(inline, self.line(token)), self.line(token), self.end_line(token))
 
     def on_math_display(self, token: Token) -> Draft:
         math = m.Math(token.content, True, self.line(token))
-        return Draft([math], self.line(token), token.map[1] + self.offset, display=True)
+        return Draft([math], self.line(token), self.end_line(token), display=True)
 
     def on_fence(self, token: Token) -> m.Block:
         return m.CodeBlock(token.content, token.info.strip().split(" ")[0], self.line(token))
@@ -223,7 +233,7 @@ class _InlineBuilder:
             self.push(m.Math(tok.content, kind != "math_inline", self.line))
             self.line += tok.content.count("\n")
         elif kind == "footnote_ref":
-            self.push(m.FootnoteRef(str(tok.meta.get("label", tok.meta.get("id")))))
+            self.push(m.FootnoteRef(footnote_label(tok.meta)))
         elif kind == "image":
             self.push(Image(str(tok.attrs.get("src", "")), tok.content))  # the label as written: alt text
         elif kind == "html_inline":
