@@ -22,6 +22,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -182,6 +183,25 @@ def test_normalizer_properties_on_blog_like_volumes(book: m.Book):
 @given(volumes(tex=st.text(max_size=40), text=st.text(max_size=20)))
 def test_normalizer_properties_on_arbitrary_text(book: m.Book):
     check_volume(book)
+
+
+def test_an_equation_as_a_scripts_argument_stays_one_argument():
+    """Found by the property above: ``^\\begin{equation}`` in inline math lost its environment and left
+    ``^`` with nothing, which the next round braced; ``x^\\begin{equation}ab…`` became ``x^ab``."""
+    post = m.Post(90001, "P", "", "https://spaces.ac.cn/archives/90001", Path("posts/90001.md"), (m.Paragraph((
+        m.Math("^\\begin{equation}", False, 1), m.Math("x^\\begin{equation}ab\\end{equation}", False, 1)), 1),))  # fmt: skip
+    book = m.Book("props", m.text("T"), (), m.text("A"), "a4paper", (m.Chapter(post, m.text("P")),))
+    check_volume(book)
+    assert math_of(normalize(book)[0]) == [(90001, ["^{}", "x^{ab}"])]
+
+
+@pytest.mark.parametrize("tex", ["\\\n", "\\\\\\\n", "x = 1\\ ", "a\\\\\\ \\\\"])
+def test_a_display_ending_in_a_control_space(tex: str):
+    """Found by the property above: a backslash then a line break (TeX's control space) ending a display
+    lost the line break to a strip, and its backslash took the ``\\end`` that came next."""
+    post = m.Post(90001, "P", "", "https://spaces.ac.cn/archives/90001", Path("posts/90001.md"),
+                  (m.Paragraph((m.Math(tex, True, 1),), 1),))  # fmt: skip
+    check_volume(m.Book("props", m.text("T"), (), m.text("A"), "a4paper", (m.Chapter(post, m.text("P")),)))
 
 
 @SETTINGS

@@ -53,6 +53,9 @@ def is_top_level(node) -> bool:
     return isinstance(node, tex.LatexEnvironmentNode) and env_base(node.environmentname) in TOP_LEVEL
 
 
+SCRIPT_BEFORE = re.compile(r"(?<!\\)[\^_]\s*$")  # what comes next is the argument of ^ or _
+
+
 def demote_nested(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
     """Rename top-level environments that sit inside another (or in inline math) to their inner forms."""
     source, (notes,), settled = until_stable(lambda text: _demote_once(text, inside_top_level), source)
@@ -71,6 +74,8 @@ def _demote_once(source: str, inside_top_level: bool) -> tuple[str, list[str]]:
             if env_base(node.environmentname) == "eqnarray":
                 body = _eqnarray_rows(body)
             replacement = body if inner is None else f"\\begin{{{inner}}}{body}\\end{{{inner}}}"
+            if inner is None and SCRIPT_BEFORE.search(source, 0, node.pos):
+                replacement = "{" + body + "}"  # a script's argument: its content stays one argument
             edits.append(tex.Edit(node.pos, node.pos + node.len, replacement))
             notes.append(f"nested {node.environmentname} → {inner or 'its content'}")
     return (tex.apply_edits(source, edits) if edits else source), notes
@@ -161,7 +166,7 @@ def fix_single_equation(env: str, body: str, nodes) -> tuple[str, list[str]]:
     if not any(is_row_or_column_break(n) for n in nodes if n is not None):
         return body, []
     rows, outside = split_outside(body)
-    rows = re.sub(r"\\\\\s*$", "", rows.rstrip())
+    rows = tex.without_final_row_break(rows)
     inner = "aligned" if has_top_level(rows, special="&") else "gathered"
     return f"\\begin{{{inner}}}{rows}\\end{{{inner}}}{outside}", [f"rows in {env} wrapped in {inner}"]
 
@@ -213,15 +218,15 @@ def fix_environment(source: str, node) -> tuple[str, list[str]]:
         notes += more
     body, more = fix_tags(body, env)
     notes += more
-    trimmed = re.sub(r"\\\\\s*$", "", body.rstrip()) if env_base(env) != "equation" else body
-    if trimmed != body.rstrip():
+    trimmed = tex.without_final_row_break(body) if env_base(env) != "equation" else body
+    if trimmed != tex.rstrip(body):
         notes.append(f"dropped a trailing \\\\ before \\end{{{env}}}")
         body = trimmed
     return f"\\begin{{{env}}}{body}\\end{{{env}}}", notes
 
 
 def normalize_display(source: str) -> tuple[str, list[str]]:
-    source = source.strip()
+    source = tex.strip(source)
     if not source:
         return "", ["dropped an empty display"]
     notes: list[str] = []
@@ -335,12 +340,12 @@ def fit_to_line(source: str) -> tuple[str, list[str]]:
         return source, []
     env = node.environmentname
     if len(body) > LONG_FORMULA:
-        rows = break_points(body.strip())
+        rows = break_points(tex.strip(body))
         if len(rows) > 1:
             return align_rows(rows, outside, starred=env.endswith("*")), [
                 f"formula of {len(body)} characters broken into {len(rows)} rows (too wide to shrink)"
             ]
-    return f"\\begin{{{env}}}\\bookgenfit{{{body.strip()}}}{outside}\\end{{{env}}}", []
+    return f"\\begin{{{env}}}\\bookgenfit{{{tex.strip(body)}}}{outside}\\end{{{env}}}", []
 
 
 def fit_rows(source: str) -> tuple[str, list[str]]:
@@ -369,7 +374,7 @@ def fit_rows(source: str) -> tuple[str, list[str]]:
     rows = []
     for row_start, row_stop, separator in bounds:
         row, outside = _split_outside(source, nodes, row_start, row_stop)
-        rows.append((f"\\bookgenfit{{{row.strip()}}}" if row.strip() else row.strip()) + outside + separator)
+        rows.append((f"\\bookgenfit{{{tex.strip(row)}}}" if row.strip() else "") + outside + separator)
     env = node.environmentname
     return f"\\begin{{{env}}}" + "\n".join(rows) + f"\\end{{{env}}}", []
 
@@ -388,7 +393,7 @@ def break_points(body: str) -> list[str]:
                 cuts.append(at)
                 row_start = at
     bounds = [0, *cuts, len(body)]
-    return [body[a:b].strip() for a, b in zip(bounds, bounds[1:])]
+    return [tex.strip(body[a:b]) for a, b in zip(bounds, bounds[1:])]
 
 
 def align_rows(rows: list[str], outside: str, starred: bool) -> str:

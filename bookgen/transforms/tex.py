@@ -29,6 +29,7 @@ from bookgen.catalogue import NOT_MATH, SIGNATURES
 
 __all__ = [
     "Edit", "apply_edits", "parse", "walk", "walked", "macro_spec", "specials_at", "group_end", "macro_args",
+    "rstrip", "strip", "without_final_row_break",
     "arg_text", "LatexCharsNode", "LatexCommentNode", "LatexEnvironmentNode", "LatexGroupNode", "LatexMacroNode",
     "LatexMathNode", "LatexSpecialsNode",
 ]  # fmt: skip
@@ -73,6 +74,28 @@ def _specials() -> tuple[str, ...]:
 def specials_at(source: str, at: int) -> int:
     """The length of the parse's special characters (``--``, ``''``, ``~``…) at ``source[at]``, or 0."""
     return next((len(chars) for chars in _specials() if source.startswith(chars, at)), 0)
+
+
+def rstrip(source: str) -> str:
+    r"""``source.rstrip()``, but a space or line break that ends a control symbol stays: ``a\ `` is ``a``
+    and TeX's control space, and stripped to ``a\`` its backslash would take what comes next (``a\}``)."""
+    stripped = source.rstrip()
+    if len(stripped) < len(source) and (len(stripped) - len(stripped.rstrip("\\"))) % 2:
+        return source[: len(stripped) + 1]
+    return stripped
+
+
+def strip(source: str) -> str:
+    """``source.strip()``, the end stripped as ``rstrip`` does."""
+    return rstrip(source.lstrip())
+
+
+def without_final_row_break(source: str) -> str:
+    r"""``rstrip(source)`` without a ``\\`` that ends it: a row break, not the end of a run of control symbols
+    (``\\\`` and a line break is a row break, then a control space)."""
+    stripped = rstrip(source)
+    run = len(stripped) - len(stripped.rstrip("\\"))
+    return stripped[:-2] if run >= 2 and run % 2 == 0 else stripped
 
 
 def group_end(source: str, at: int, close: str) -> int | None:
