@@ -126,6 +126,16 @@ def source_folders(manifest: Manifest, volume: Volume, options: BuildOptions) ->
     return tuple(unique)
 
 
+def template_folders(manifest: Manifest, options: BuildOptions) -> tuple[Path, ...]:
+    """Where the user's templates are, before the built-in ones: ``--templates``, then templates/ beside series.yaml."""
+    return tuple(options.template_dirs) + (manifest.path.parent / "templates",)
+
+
+def image_folders(manifest: Manifest, volume: Volume, options: BuildOptions) -> tuple[Path, ...]:
+    """Where figures' files are looked for: ``--sources``, then the volume's and the manifest's ``images:``."""
+    return tuple(options.sources) + volume.images + manifest.images
+
+
 def find_posts(manifest: Manifest, volume: Volume, options: BuildOptions, reporter: Reporter) -> list[tuple[int, Path]]:
     """(id, file) of each chapter, from the source folders; a missing one is an error at its manifest line."""
     folders = source_folders(manifest, volume, options)
@@ -193,7 +203,7 @@ def _prepare_volume(manifest: Manifest, volume: Volume, options: BuildOptions, p
     reporter = Reporter()
     stopwatch = Stopwatch()
     traditional = traditional_config(volume, options)
-    template_dirs = tuple(options.template_dirs) + (manifest.path.parent / "templates",)
+    template_dirs = template_folders(manifest, options)
     env = template_environment(template_dirs)
     preamble = preamble_fonts(env, volume, traditional)
     posts = find_posts(manifest, volume, options, reporter)
@@ -203,7 +213,7 @@ def _prepare_volume(manifest: Manifest, volume: Volume, options: BuildOptions, p
     passes = volume_passes(options.skip_passes)
     context = Context(
         reporter=Reporter(),  # the volume's passes' findings: kept with each chapter, then merged
-        image_dirs=tuple(options.sources) + volume.images + manifest.images,
+        image_dirs=image_folders(manifest, volume, options),
         traditional=traditional,
         phrases=volume.phrases,
         glyphs=chooser_for_preamble(preamble),

@@ -17,9 +17,11 @@ from bookgen.pipeline import (
     build_volume,
     chapter_numbers,
     clean_volume,
+    image_folders,
     prepare_volume,
     preview_chapter,
     source_folders,
+    template_folders,
 )
 from bookgen.review import stat_line, volume_changes
 from bookgen.series.catalog import catalog_from
@@ -170,9 +172,9 @@ class WatchedInputs:
         try:
             manifest = load_manifest(self.manifest_path)
             chosen = selected_volumes(manifest, self.volumes)
-            found = [*self.first, *self.options.template_dirs, self.manifest_path.parent / "templates"]
+            found = [*self.first, *template_folders(manifest, self.options)]
             for volume in chosen:
-                found += [*source_folders(manifest, volume, self.options), *volume.images, *manifest.images]
+                found += [*source_folders(manifest, volume, self.options), *image_folders(manifest, volume, self.options)]
                 found += [volume.phrases] if volume.phrases else []
             self.last = list(dict.fromkeys(found))
         except UserError:

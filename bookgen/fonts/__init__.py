@@ -46,10 +46,10 @@ from bookgen.fonts.preamble import (
 
 __all__ = [
     "AS_IS", "LATIN", "FALLBACK_CHAIN", "MONO_CHAIN", "Fallback", "GlyphChooser", "chooser_for",
-    "chooser_for_preamble", "fonts_fingerprint", "forget_installed_fonts", "missing_fallbacks", "split_clusters", "tex_key", "width_scale",
-    "Coverage", "CoverageCache", "Face", "advance", "cache_file", "family_coverage", "family_faces",
-    "fontconfig_stamp", "installed_faces", "read_cmap", "FontSetup", "XeCJKClasses", "parse_ranges", "preamble_declarations",
-    "xecjk_declarations", "xecjk_sty",
+    "chooser_for_preamble", "fonts_fingerprint", "forget_installed_fonts", "missing_fallbacks", "split_clusters",
+    "tex_key", "width_scale", "Coverage", "CoverageCache", "Face", "advance", "cache_file", "family_coverage",
+    "family_faces", "fontconfig_stamp", "installed_faces", "read_cmap", "FontSetup", "XeCJKClasses", "parse_ranges",
+    "preamble_declarations", "xecjk_declarations", "xecjk_sty",
 ]  # fmt: skip
 
 AS_IS = ""  # GlyphChooser.choose: TeX finds the glyphs where xeCJK sends the characters
