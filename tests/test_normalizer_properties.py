@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from bookgen import model as m
 from bookgen.diagnostics import Reporter
+from bookgen.transforms.display_math import demote_nested
 from bookgen.errors import UserError
 from bookgen.latex.writer import render_post_body
 from bookgen.readers import read_post
@@ -193,6 +194,8 @@ def test_an_equation_as_a_scripts_argument_stays_one_argument():
     book = m.Book("props", m.text("T"), (), m.text("A"), "a4paper", (m.Chapter(post, m.text("P")),))
     check_volume(book)
     assert math_of(normalize(book)[0]) == [(90001, ["^{}", "x^{ab}"])]
+    assert demote_nested("a\\\\^\\begin{equation}b\\end{equation}", True)[0] == "a\\\\^{b}"  # ^ after a row break
+    assert demote_nested("\\_\\begin{equation}b\\end{equation}", True)[0] == "\\_b"  # \_ is no script
 
 
 @pytest.mark.parametrize("tex", ["\\\n", "\\\\\\\n", "x = 1\\ ", "a\\\\\\ \\\\"])

@@ -53,7 +53,7 @@ def is_top_level(node) -> bool:
     return isinstance(node, tex.LatexEnvironmentNode) and env_base(node.environmentname) in TOP_LEVEL
 
 
-SCRIPT_BEFORE = re.compile(r"(?<!\\)[\^_]\s*$")  # what comes next is the argument of ^ or _
+SCRIPT_BEFORE = re.compile(r"(?<!\\)(?:\\\\)*[\^_]\s*$")  # what comes next is the argument of ^ or _ (not \_)
 
 
 def demote_nested(source: str, inside_top_level: bool) -> tuple[str, list[str]]:

@@ -80,7 +80,7 @@ def rstrip(source: str) -> str:
     r"""``source.rstrip()``, but a space or line break that ends a control symbol stays: ``a\ `` is ``a``
     and TeX's control space, and stripped to ``a\`` its backslash would take what comes next (``a\}``)."""
     stripped = source.rstrip()
-    if len(stripped) < len(source) and (len(stripped) - len(stripped.rstrip("\\"))) % 2:
+    if len(stripped) < len(source) and _final_backslashes(stripped) % 2:
         return source[: len(stripped) + 1]
     return stripped
 
@@ -94,8 +94,12 @@ def without_final_row_break(source: str) -> str:
     r"""``rstrip(source)`` without a ``\\`` that ends it: a row break, not the end of a run of control symbols
     (``\\\`` and a line break is a row break, then a control space)."""
     stripped = rstrip(source)
-    run = len(stripped) - len(stripped.rstrip("\\"))
+    run = _final_backslashes(stripped)
     return stripped[:-2] if run >= 2 and run % 2 == 0 else stripped
+
+
+def _final_backslashes(source: str) -> int:
+    return len(source) - len(source.rstrip("\\"))
 
 
 def group_end(source: str, at: int, close: str) -> int | None:
